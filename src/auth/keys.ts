@@ -1,0 +1,119 @@
+/** API keys: create (shown once), list, revoke, and verify a presented key by id lookup + keyed hash. */
+import { and, desc, eq } from "drizzle-orm";
+import { AppError, notFound } from "../errors.ts";
+import type { ControlDatabase } from "../store/control/db.ts";
+import { apiKeys, tenants, type ApiKeyRow } from "../store/control/schema.ts";
+import { displayPrefix, generateApiKey, hashApiKey, hashesEqual, parseApiKey } from "./api-key.ts";
+import { defaultScopes, type Scope } from "./scopes.ts";
+
+export type KeyState = "active" | "expired" | "revoked";
+
+export type KeyInfo = {
+  id: string;
+  tenant_id: string;
+  label: string;
+  prefix: string;
+  scopes: string[];
+  state: KeyState;
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+  last_used_at: string | null;
+};
+
+export type CreatedKey = KeyInfo & { api_key: string };
+
+export type KeyServiceOptions = { control: ControlDatabase; pepper: string; clock: () => number };
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export class KeyService {
+  readonly #control: ControlDatabase;
+  readonly #pepper: string;
+  readonly #clock: () => number;
+
+  constructor(options: KeyServiceOptions) {
+    this.#control = options.control;
+    this.#pepper = options.pepper;
+    this.#clock = options.clock;
+  }
+
+  /** The statement inserting a new key (so tenant creation can batch it atomically) and the key itself. */
+  prepare(tenantId: string, options: { label?: string; scopes?: Scope[]; expiresAt?: number | null } = {}) {
+    const { id, key } = generateApiKey();
+    const row: ApiKeyRow = {
+      id,
+      tenantId,
+      label: options.label ?? "",
+      prefix: displayPrefix(id),
+      hash: hashApiKey(key, this.#pepper),
+      scopes: options.scopes ?? defaultScopes,
+      createdAt: this.#clock(),
+      expiresAt: options.expiresAt ?? null,
+      revokedAt: null,
+      lastUsedAt: null,
+    };
+    return { insert: this.#control.db.insert(apiKeys).values(row), created: { ...this.describe(row), api_key: key } };
+  }
+
+  /** Creates a key for an existing tenant; the plain key is returned once and never stored. */
+  async create(tenantId: string, options: { label?: string; scopes?: Scope[]; expiresAt?: number | null } = {}): Promise<CreatedKey> {
+    const tenant = await this.#control.db.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, tenantId));
+    if (tenant.length === 0) throw notFound(`tenant ${tenantId} does not exist`);
+    const { insert, created } = this.prepare(tenantId, options);
+    await insert;
+    return created;
+  }
+
+  async list(tenantId: string): Promise<KeyInfo[]> {
+    const rows = await this.#control.db
+      .select()
+      .from(apiKeys)
+      .where(eq(apiKeys.tenantId, tenantId))
+      .orderBy(desc(apiKeys.createdAt));
+    return rows.map((row) => this.describe(row));
+  }
+
+  /** Revokes a key at once. Revoking twice is not an error. */
+  async revoke(keyId: string): Promise<KeyInfo> {
+    const [row] = await this.#control.db.select().from(apiKeys).where(eq(apiKeys.id, keyId));
+    if (!row) throw notFound(`key ${keyId} does not exist`);
+    if (row.revokedAt === null) {
+      row.revokedAt = this.#clock();
+      await this.#control.db.update(apiKeys).set({ revokedAt: row.revokedAt }).where(and(eq(apiKeys.id, keyId)));
+    }
+    return this.describe(row);
+  }
+
+  /** The key row for a presented secret, or an "unauthorized" error that does not say which check failed. */
+  async verify(presented: string): Promise<ApiKeyRow> {
+    const parsed = parseApiKey(presented);
+    const refused = new AppError("unauthorized", "invalid API key");
+    if (!parsed) throw refused;
+    const [row] = await this.#control.db.select().from(apiKeys).where(eq(apiKeys.id, parsed.id));
+    if (!row || !hashesEqual(row.hash, hashApiKey(parsed.key, this.#pepper))) throw refused;
+    if (this.stateOf(row) !== "active") throw new AppError("unauthorized", `API key ${row.prefix} is ${this.stateOf(row)}`);
+    return row;
+  }
+
+  stateOf(row: ApiKeyRow): KeyState {
+    if (row.revokedAt !== null && row.revokedAt <= this.#clock()) return "revoked";
+    if (row.expiresAt !== null && row.expiresAt <= this.#clock()) return "expired";
+    return "active";
+  }
+
+  describe(row: ApiKeyRow): KeyInfo {
+    return {
+      id: row.id,
+      tenant_id: row.tenantId,
+      label: row.label,
+      prefix: row.prefix,
+      scopes: row.scopes,
+      state: this.stateOf(row),
+      created_at: iso(row.createdAt)!,
+      expires_at: iso(row.expiresAt),
+      revoked_at: iso(row.revokedAt),
+      last_used_at: iso(row.lastUsedAt),
+    };
+  }
+}

@@ -1,0 +1,115 @@
+/** Every CLI command: its words, arguments, flags and examples. Handlers load only when the command runs. */
+import type { CommandSpec } from "./spec.ts";
+
+const tenant = () => import("./tenant.ts");
+const key = () => import("./key.ts");
+
+export const commands: CommandSpec[] = [
+  {
+    path: ["serve"],
+    summary: "Start the HTTP server",
+    options: {
+      host: { type: "string", description: "Listen address (overrides server.host)", placeholder: "HOST" },
+      port: { type: "string", description: "Listen port (overrides server.port)", placeholder: "PORT" },
+    },
+    examples: ["mcp-mt serve", "mcp-mt serve --host 0.0.0.0 --port 8787 --config /etc/mcp-mt.toml"],
+    handler: async () => (await import("./serve.ts")).serve,
+  },
+  {
+    path: ["tenant", "add"],
+    summary: "Create a tenant, its database and a first API key (shown once)",
+    args: [{ name: "id", required: true }],
+    options: {
+      name: { type: "string", description: "Display name (default: the id)", placeholder: "NAME" },
+      plan: { type: "string", description: "Plan: free, pro, enterprise or one from the config (default: free)", placeholder: "PLAN" },
+    },
+    examples: ["mcp-mt tenant add acme", 'mcp-mt tenant add acme --name "Acme Corp" --plan pro --json'],
+    handler: async () => (await tenant()).tenantAdd,
+  },
+  { path: ["tenant", "list"], summary: "List tenants", examples: ["mcp-mt tenant list", "mcp-mt tenant list --json"], handler: async () => (await tenant()).tenantList },
+  {
+    path: ["tenant", "show"],
+    summary: "Show a tenant: plan, status, database, keys",
+    args: [{ name: "id", required: true }],
+    examples: ["mcp-mt tenant show acme"],
+    handler: async () => (await tenant()).tenantShow,
+  },
+  {
+    path: ["tenant", "suspend"],
+    summary: "Suspend a tenant: its requests get 403 until resumed",
+    args: [{ name: "id", required: true }],
+    examples: ["mcp-mt tenant suspend acme"],
+    handler: async () => (await tenant()).tenantSuspend,
+  },
+  {
+    path: ["tenant", "resume"],
+    summary: "Resume a suspended tenant",
+    args: [{ name: "id", required: true }],
+    examples: ["mcp-mt tenant resume acme"],
+    handler: async () => (await tenant()).tenantResume,
+  },
+  {
+    path: ["tenant", "set-plan"],
+    summary: "Change a tenant's plan",
+    args: [
+      { name: "id", required: true },
+      { name: "plan", required: true },
+    ],
+    examples: ["mcp-mt tenant set-plan acme pro"],
+    handler: async () => (await tenant()).tenantSetPlan,
+  },
+  {
+    path: ["tenant", "remove"],
+    summary: "Delete a tenant, its keys and its database file (irreversible)",
+    args: [{ name: "id", required: true }],
+    options: { yes: { type: "boolean", description: "Confirm the deletion" } },
+    examples: ["mcp-mt tenant remove acme --yes"],
+    handler: async () => (await tenant()).tenantRemove,
+  },
+  {
+    path: ["key", "create"],
+    summary: "Create an API key for a tenant (shown once)",
+    args: [{ name: "tenant", required: true }],
+    options: {
+      label: { type: "string", description: "A label to recognise the key by", placeholder: "TEXT" },
+      scopes: { type: "string", description: "Comma-separated scopes (default: documents:read,documents:write,usage:read)", placeholder: "LIST" },
+      expires: { type: "string", description: "Expiry: a duration (30d, 12h) or a date (2027-01-31)", placeholder: "WHEN" },
+    },
+    examples: ["mcp-mt key create acme --label laptop", "mcp-mt key create acme --scopes documents:read --expires 30d --json"],
+    handler: async () => (await key()).keyCreate,
+  },
+  {
+    path: ["key", "list"],
+    summary: "List a tenant's API keys with state, expiry and last use",
+    args: [{ name: "tenant", required: true }],
+    examples: ["mcp-mt key list acme"],
+    handler: async () => (await key()).keyList,
+  },
+  {
+    path: ["key", "revoke"],
+    summary: "Revoke an API key immediately",
+    args: [{ name: "key-id", required: true }],
+    examples: ["mcp-mt key revoke 3k9x2m7q1a0b"],
+    handler: async () => (await key()).keyRevoke,
+  },
+  {
+    path: ["migrate"],
+    summary: "Bring every tenant database to the current schema, reporting per tenant",
+    options: { "dry-run": { type: "boolean", description: "Only report what would be applied" } },
+    examples: ["mcp-mt migrate --dry-run", "mcp-mt migrate"],
+    handler: async () => (await import("./migrate.ts")).migrate,
+  },
+  {
+    path: ["config", "check"],
+    summary: "Validate the configuration and print the effective values (secrets redacted)",
+    examples: ["mcp-mt config check", "mcp-mt config check --config ./mcp-mt.toml --json"],
+    handler: async () => (await import("./config.ts")).configCheck,
+  },
+  {
+    path: ["config", "example"],
+    summary: "Print a documented example configuration",
+    examples: ["mcp-mt config example > mcp-mt.toml"],
+    handler: async () => (await import("./config.ts")).configExample,
+  },
+  { path: ["version"], summary: "Print the version", examples: ["mcp-mt version"], handler: async () => (await import("./version.ts")).versionCommand },
+];

@@ -1,0 +1,19 @@
+/** Shared plumbing for commands: config from the global flags, and a runtime opened for one command. */
+import { loadConfig, type LoadedConfig } from "../config/load.ts";
+import { openRuntime, type Runtime } from "../runtime.ts";
+import type { CommandContext } from "./spec.ts";
+
+export const configFrom = (ctx: CommandContext): LoadedConfig =>
+  loadConfig({ configPath: ctx.values.config as string | undefined, dataDir: ctx.values["data-dir"] as string | undefined });
+
+/** Opens the runtime, runs `fn`, and always closes the databases. */
+export async function withRuntime<T>(ctx: CommandContext, fn: (runtime: Runtime) => Promise<T>): Promise<T> {
+  const runtime = await openRuntime(configFrom(ctx));
+  try {
+    return await fn(runtime);
+  } finally {
+    await runtime.close();
+  }
+}
+
+export const str = (ctx: CommandContext, name: string): string | undefined => ctx.values[name] as string | undefined;

@@ -1,0 +1,81 @@
+/** `mcp-mt tenant …`: thin wrappers over TenantService. */
+import { mcpEndpoint } from "../config/urls.ts";
+import { invalidInput } from "../errors.ts";
+import type { TenantInfo } from "../tenancy/tenants.ts";
+import { str, withRuntime } from "./context.ts";
+import { table } from "./output.ts";
+import type { Handler } from "./spec.ts";
+
+export const tenantAdd: Handler = (ctx) =>
+  withRuntime(ctx, async (rt) => {
+    const { tenant, key } = await rt.tenants.add({ id: ctx.positionals[0]!, name: str(ctx, "name"), plan: str(ctx, "plan") });
+    const url = mcpEndpoint(rt.config);
+    const human = [
+      `Created tenant ${tenant.id} (plan ${tenant.plan}).`,
+      "",
+      "API key (shown once, store it now):",
+      `  ${key.api_key}`,
+      "",
+      "Connect a client over HTTP:",
+      `  URL:     ${url}`,
+      `  Header:  Authorization: Bearer ${key.api_key}`,
+      "",
+      "For example with Claude Code:",
+      `  claude mcp add --transport http ${tenant.id} ${url} --header "Authorization: Bearer ${key.api_key}"`,
+    ].join("\n");
+    ctx.out.result(human, { ...tenant, api_key: key.api_key, key_id: key.id, mcp_url: url });
+  });
+
+export const tenantList: Handler = (ctx) =>
+  withRuntime(ctx, async (rt) => {
+    const tenants = await rt.tenants.list();
+    const human = tenants.length
+      ? table(["ID", "NAME", "PLAN", "STATUS", "KEYS", "CREATED"], tenants.map((t) => [t.id, t.name, t.plan, t.status, t.keys, t.created_at]))
+      : "No tenants yet. Add one with: mcp-mt tenant add <id>";
+    ctx.out.result(human, { tenants });
+  });
+
+export const tenantShow: Handler = (ctx) =>
+  withRuntime(ctx, async (rt) => {
+    const t = await rt.tenants.show(ctx.positionals[0]!);
+    const human = [
+      `Tenant:    ${t.id} (${t.name})`,
+      `Plan:      ${t.plan}${Object.keys(t.overrides).length ? ` with overrides ${JSON.stringify(t.overrides)}` : ""}`,
+      `Status:    ${t.status}`,
+      `Created:   ${t.created_at}`,
+      `Database:  ${t.database.path} (${t.database.bytes} bytes, ${t.database.documents} documents)`,
+      "",
+      t.api_keys.length
+        ? table(["KEY ID", "LABEL", "STATE", "SCOPES", "EXPIRES", "LAST USED"], t.api_keys.map((k) => [k.id, k.label, k.state, k.scopes.join(","), k.expires_at, k.last_used_at]))
+        : "No API keys.",
+    ].join("\n");
+    ctx.out.result(human, t);
+  });
+
+const summary = (verb: string) => (t: TenantInfo) => `Tenant ${t.id} ${verb} (status ${t.status}, plan ${t.plan}).`;
+
+export const tenantSuspend: Handler = (ctx) =>
+  withRuntime(ctx, async (rt) => {
+    const t = await rt.tenants.suspend(ctx.positionals[0]!);
+    ctx.out.result(summary("suspended")(t), t);
+  });
+
+export const tenantResume: Handler = (ctx) =>
+  withRuntime(ctx, async (rt) => {
+    const t = await rt.tenants.resume(ctx.positionals[0]!);
+    ctx.out.result(summary("resumed")(t), t);
+  });
+
+export const tenantSetPlan: Handler = (ctx) =>
+  withRuntime(ctx, async (rt) => {
+    const t = await rt.tenants.setPlan(ctx.positionals[0]!, ctx.positionals[1]!);
+    ctx.out.result(summary("updated")(t), t);
+  });
+
+export const tenantRemove: Handler = async (ctx) => {
+  if (!ctx.values.yes) throw invalidInput(`removing ${ctx.positionals[0]} deletes its database and keys for good; add --yes to confirm`);
+  return withRuntime(ctx, async (rt) => {
+    const result = await rt.tenants.remove(ctx.positionals[0]!);
+    ctx.out.result(`Removed tenant ${result.id}, its keys and its database file.`, result);
+  });
+};

@@ -1,0 +1,21 @@
+/** /healthz (the process is alive) and /readyz (control plane reachable, schema current, not draining). */
+import { Hono } from "hono";
+import type { Runtime } from "../runtime.ts";
+import { version } from "../version.ts";
+
+export type Readiness = { draining: boolean };
+
+export function healthRoutes(runtime: Runtime, readiness: Readiness): Hono {
+  const routes = new Hono();
+  routes.get("/healthz", (c) => c.json({ status: "ok", version }));
+  routes.get("/readyz", async (c) => {
+    if (readiness.draining) return c.json({ status: "draining" }, 503);
+    try {
+      await runtime.control.client.execute("SELECT 1 FROM tenants LIMIT 1");
+      return c.json({ status: "ready", tenant_schema: runtime.migrations.latest });
+    } catch {
+      return c.json({ status: "unavailable", reason: "control plane unreachable" }, 503);
+    }
+  });
+  return routes;
+}

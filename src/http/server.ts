@@ -1,0 +1,53 @@
+/** Runs the HTTP server on Bun.serve: start-up banner, graceful drain on SIGTERM/SIGINT. */
+import type { LoadedConfig } from "../config/load.ts";
+import { mcpEndpoint } from "../config/urls.ts";
+import { createLogger } from "../log.ts";
+import { openRuntime } from "../runtime.ts";
+import { raiseFdLimit } from "../tenancy/fd-limit.ts";
+import { createApp } from "./app.ts";
+
+export type RunningServer = { url: string; port: number; finished: Promise<number>; stop(): Promise<void> };
+
+export async function startServer(loaded: LoadedConfig): Promise<RunningServer> {
+  const { config } = loaded;
+  const log = createLogger(config.log);
+  const fdLimit = raiseFdLimit();
+  const runtime = await openRuntime(loaded);
+  const readiness = { draining: false };
+  const app = createApp({ runtime, log, readiness });
+  const server = Bun.serve({
+    hostname: config.server.host,
+    port: config.server.port,
+    fetch: app.fetch,
+    maxRequestBodySize: config.server.max_body_bytes + 1024,
+    idleTimeout: 0,
+    development: false,
+  });
+  const port = server.port ?? config.server.port;
+  const url = mcpEndpoint(config, port);
+  const tenantCount = (await runtime.tenants.list()).length;
+  const lines = [`mcp-mt listening on ${url}`, `data directory: ${config.data.dir}`];
+  if (tenantCount === 0) lines.push("no tenants yet: add the first one with `mcp-mt tenant add <id>` (it prints the API key)");
+  process.stdout.write(`${lines.join("\n")}\n`);
+  log.info("server started", { url, data_dir: config.data.dir, tenants: tenantCount, fd_limit: fdLimit });
+
+  let resolveFinished!: (code: number) => void;
+  const finished = new Promise<number>((resolve) => (resolveFinished = resolve));
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      readiness.draining = true;
+      log.info("draining", { timeout_ms: config.server.shutdown_timeout_ms });
+      const drained = server.stop(false);
+      const timedOut = await Promise.race([drained.then(() => false), Bun.sleep(config.server.shutdown_timeout_ms).then(() => true)]);
+      if (timedOut) {
+        log.warn("shutdown timeout reached; closing remaining connections");
+        await server.stop(true);
+      }
+      await runtime.close();
+      log.info("stopped");
+      resolveFinished(0);
+    })());
+  for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => void stop());
+  return { url, port, finished, stop };
+}

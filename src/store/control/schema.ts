@@ -1,0 +1,39 @@
+/** Control-plane tables: tenants and their API keys. */
+import { sql } from "drizzle-orm";
+import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+export const tenants = sqliteTable("tenants", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  plan: text("plan").notNull(),
+  status: text("status", { enum: ["active", "suspended"] }).notNull().default("active"),
+  /** JSON object of per-tenant limit overrides (keys of a plan). */
+  overrides: text("overrides", { mode: "json" }).$type<Record<string, number>>().notNull().default(sql`'{}'`),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    /** The public key id embedded in the key itself: lookups never scan. */
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    label: text("label").notNull().default(""),
+    /** What a person sees of the key: product prefix and key id. */
+    prefix: text("prefix").notNull(),
+    /** HMAC-SHA256 of the whole key under the server pepper, hex. */
+    hash: text("hash").notNull(),
+    scopes: text("scopes", { mode: "json" }).$type<string[]>().notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at"),
+    revokedAt: integer("revoked_at"),
+    lastUsedAt: integer("last_used_at"),
+  },
+  (table) => [index("api_keys_tenant_idx").on(table.tenantId)],
+);
+
+export type TenantRow = typeof tenants.$inferSelect;
+export type ApiKeyRow = typeof apiKeys.$inferSelect;

@@ -1,0 +1,192 @@
+/**
+ * TenantRegistry: the only way code reaches a tenant's database. Opens lazily (migrating older files),
+ * shares concurrent opens, keeps at most `maxOpen` files open (LRU) and really releases descriptors:
+ * libSQL frees them only at GC, so evictions are followed by a forced collection.
+ */
+import type { Client } from "@libsql/client";
+import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { dirname } from "node:path";
+import { AppError } from "../errors.ts";
+import { applyMigrations, pendingMigrations } from "../store/migrate.ts";
+import { tenantMigrations } from "../store/migrations.gen.ts";
+import { openSqlite, type SqliteOptions } from "../store/open.ts";
+import * as tenantSchema from "../store/tenant/schema.ts";
+import { tenantDbPath } from "./tenant-id.ts";
+
+export type TenantDatabase = { id: string; client: Client; db: LibSQLDatabase<typeof tenantSchema> };
+
+type Entry = { id: string; ready: Promise<TenantDatabase>; value?: TenantDatabase; leases: number; closed: boolean };
+
+export type RegistryOptions = { dataDir: string; maxOpen: number; sqlite: SqliteOptions };
+
+export class TenantRegistry {
+  readonly #options: RegistryOptions;
+  /** Insertion order is recency order: a hit is deleted and re-inserted. */
+  readonly #open = new Map<string, Entry>();
+  #evictedSinceGc = 0;
+  #gcTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(options: RegistryOptions) {
+    this.#options = options;
+  }
+
+  /** Number of tenant databases currently open. */
+  get openCount(): number {
+    return this.#open.size;
+  }
+
+  isOpen(id: string): boolean {
+    return this.#open.has(id);
+  }
+
+  pathOf(id: string): string {
+    return tenantDbPath(this.#options.dataDir, id);
+  }
+
+  exists(id: string): boolean {
+    return existsSync(this.pathOf(id));
+  }
+
+  /** Runs `fn` with the tenant's database; the database stays open (not evicted) while it runs. */
+  async use<T>(id: string, fn: (tenant: TenantDatabase) => Promise<T>): Promise<T> {
+    const entry = this.#acquire(id);
+    try {
+      return await fn(await entry.ready);
+    } finally {
+      entry.leases--;
+      this.#evict();
+    }
+  }
+
+  /** Creates a new tenant database file with every migration applied. */
+  async create(id: string): Promise<void> {
+    const path = this.pathOf(id);
+    if (existsSync(path)) throw new AppError("already_exists", `database file for tenant ${id} already exists`);
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    const entry = this.#acquire(id, true);
+    try {
+      await entry.ready;
+    } finally {
+      entry.leases--;
+      this.#evict();
+    }
+  }
+
+  /** Closes the tenant's database if open and deletes its files. */
+  async remove(id: string): Promise<void> {
+    const path = this.pathOf(id);
+    await this.close(id);
+    for (const suffix of ["", "-wal", "-shm"]) rmSync(path + suffix, { force: true });
+  }
+
+  /** Migrations a tenant file lacks (without applying them). */
+  async pending(id: string): Promise<string[]> {
+    if (this.#open.has(id)) return [];
+    const client = await openSqlite(this.pathOf(id), this.#options.sqlite);
+    try {
+      return (await pendingMigrations(client, tenantMigrations)).map((m) => m.tag);
+    } finally {
+      client.close();
+    }
+  }
+
+  /** Closes one tenant's database (e.g. before removal or restore). */
+  async close(id: string): Promise<void> {
+    const entry = this.#open.get(id);
+    if (!entry) return;
+    this.#open.delete(id);
+    await this.#closeEntry(entry);
+    this.#collect();
+  }
+
+  /** Closes every open database. */
+  async closeAll(): Promise<void> {
+    const entries = [...this.#open.values()];
+    this.#open.clear();
+    await Promise.all(entries.map((entry) => this.#closeEntry(entry)));
+    this.#collect();
+  }
+
+  #acquire(id: string, create = false): Entry {
+    const path = this.pathOf(id);
+    let entry = this.#open.get(id);
+    if (entry) {
+      this.#open.delete(id);
+      this.#open.set(id, entry);
+    } else {
+      const created: Entry = { id, leases: 0, closed: false, ready: this.#openFile(id, path, create) };
+      created.ready.then(
+        (value) => (created.value = value),
+        // A failed open must not stay cached.
+        () => this.#open.get(id) === created && this.#open.delete(id),
+      );
+      entry = created;
+      this.#open.set(id, entry);
+    }
+    entry.leases++;
+    this.#evict();
+    return entry;
+  }
+
+  async #openFile(id: string, path: string, create: boolean): Promise<TenantDatabase> {
+    // Never let the driver create a file for a tenant that does not have one.
+    if (!create && !existsSync(path)) throw new AppError("not_found", `tenant ${id} has no database`);
+    if (this.#gcDebt) await this.#collectNow();
+    const client = await openSqlite(path, this.#options.sqlite);
+    try {
+      await applyMigrations(client, tenantMigrations);
+    } catch (error) {
+      client.close();
+      throw error;
+    }
+    return { id, client, db: drizzle(client, { schema: tenantSchema }) };
+  }
+
+  #evict(): void {
+    if (this.#open.size <= this.#options.maxOpen) return;
+    for (const entry of this.#open.values()) {
+      if (this.#open.size <= this.#options.maxOpen) break;
+      if (entry.leases > 0) continue;
+      this.#open.delete(entry.id);
+      void this.#closeEntry(entry);
+      this.#evictedSinceGc++;
+    }
+    this.#collect();
+  }
+
+  async #closeEntry(entry: Entry): Promise<void> {
+    if (entry.closed) return;
+    entry.closed = true;
+    // Close synchronously when open, so a collection that follows can free the descriptors.
+    if (entry.value) return entry.value.client.close();
+    try {
+      (await entry.ready).client.close();
+    } catch {
+      // a database that failed to open has nothing to close
+    }
+  }
+
+  /**
+   * libSQL releases a closed database's descriptors only when its statements' handles are finalized, which
+   * happens after a forced collection AND a later event-loop turn (measured with libsql 0.5 on Bun 1.4). So: collect soon after any eviction, and make
+   * the next open wait for a collection once evictions pile up, which keeps descriptors bounded under bursts.
+   */
+  #collect(): void {
+    if (this.#evictedSinceGc === 0 || this.#gcTimer) return;
+    this.#gcTimer = setTimeout(() => void this.#collectNow(), 20);
+  }
+
+  get #gcDebt(): boolean {
+    return this.#evictedSinceGc >= Math.max(8, this.#options.maxOpen >> 3);
+  }
+
+  async #collectNow(): Promise<void> {
+    clearTimeout(this.#gcTimer);
+    this.#gcTimer = undefined;
+    this.#evictedSinceGc = 0;
+    Bun.gc(true);
+    await new Promise((resolve) => setImmediate(resolve));
+    Bun.gc(true);
+  }
+}

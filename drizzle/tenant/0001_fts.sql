@@ -13,3 +13,6 @@ CREATE TRIGGER `documents_au` AFTER UPDATE OF title, content ON `documents` BEGI
   INSERT INTO documents_fts(documents_fts, rowid, title, content) VALUES ('delete', old.seq, old.title, old.content);
   INSERT INTO documents_fts(rowid, title, content) VALUES (new.seq, new.title, new.content);
 END;
+--> statement-breakpoint
+-- Index rows written before this migration.
+INSERT INTO documents_fts(documents_fts) VALUES ('rebuild');

@@ -2,12 +2,19 @@
 import { mcpEndpoint } from "../config/urls.ts";
 import { invalidInput } from "../errors.ts";
 import type { TenantInfo } from "../tenancy/tenants.ts";
+import { assertTenantId } from "../tenancy/tenant-id.ts";
 import { str, withRuntime } from "./context.ts";
 import { table } from "./output.ts";
 import type { Handler } from "./spec.ts";
 
+/** Like withRuntime, but the tenant id argument is validated before anything touches the file system. */
+const withTenant: typeof withRuntime = (ctx, fn) => {
+  assertTenantId(ctx.positionals[0]);
+  return withRuntime(ctx, fn);
+};
+
 export const tenantAdd: Handler = (ctx) =>
-  withRuntime(ctx, async (rt) => {
+  withTenant(ctx, async (rt) => {
     const { tenant, key } = await rt.tenants.add({ id: ctx.positionals[0]!, name: str(ctx, "name"), plan: str(ctx, "plan") });
     const url = mcpEndpoint(rt.config);
     const human = [
@@ -36,7 +43,7 @@ export const tenantList: Handler = (ctx) =>
   });
 
 export const tenantShow: Handler = (ctx) =>
-  withRuntime(ctx, async (rt) => {
+  withTenant(ctx, async (rt) => {
     const t = await rt.tenants.show(ctx.positionals[0]!);
     const human = [
       `Tenant:    ${t.id} (${t.name})`,
@@ -55,26 +62,26 @@ export const tenantShow: Handler = (ctx) =>
 const summary = (verb: string) => (t: TenantInfo) => `Tenant ${t.id} ${verb} (status ${t.status}, plan ${t.plan}).`;
 
 export const tenantSuspend: Handler = (ctx) =>
-  withRuntime(ctx, async (rt) => {
+  withTenant(ctx, async (rt) => {
     const t = await rt.tenants.suspend(ctx.positionals[0]!);
     ctx.out.result(summary("suspended")(t), t);
   });
 
 export const tenantResume: Handler = (ctx) =>
-  withRuntime(ctx, async (rt) => {
+  withTenant(ctx, async (rt) => {
     const t = await rt.tenants.resume(ctx.positionals[0]!);
     ctx.out.result(summary("resumed")(t), t);
   });
 
 export const tenantSetPlan: Handler = (ctx) =>
-  withRuntime(ctx, async (rt) => {
+  withTenant(ctx, async (rt) => {
     const t = await rt.tenants.setPlan(ctx.positionals[0]!, ctx.positionals[1]!);
     ctx.out.result(summary("updated")(t), t);
   });
 
 export const tenantRemove: Handler = async (ctx) => {
   if (!ctx.values.yes) throw invalidInput(`removing ${ctx.positionals[0]} deletes its database and keys for good; add --yes to confirm`);
-  return withRuntime(ctx, async (rt) => {
+  return withTenant(ctx, async (rt) => {
     const result = await rt.tenants.remove(ctx.positionals[0]!);
     ctx.out.result(`Removed tenant ${result.id}, its keys and its database file.`, result);
   });

@@ -102,7 +102,8 @@ function describeIssues(error: z.ZodError, label: string, text: string, envOverr
         const key = path.map(String).join(".") || "(root)";
         const fromEnv = envOverrides.includes(envName(path.map(String)));
         const where = fromEnv ? `${envName(path.map(String))}` : locateKey(text, path.map(String));
-        const what = issue.code === "unrecognized_keys" ? "unknown key" : issue.message;
+        const what =
+          issue.code === "unrecognized_keys" ? "unknown key" : issue.code === "invalid_key" ? (issue.issues[0]?.message ?? issue.message) : issue.message;
         return `${label}${where ? `:${where}` : ""}: ${key}: ${what}`;
       })
       .join("\n");

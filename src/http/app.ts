@@ -1,13 +1,47 @@
-/** The hono app: ONE ordered middleware list, top to bottom the whole request pipeline. */
+/** The hono app: ONE ordered middleware list; read top to bottom, it is the whole request pipeline. */
 import { Hono } from "hono";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import { Authenticator } from "../auth/authenticate.ts";
 import type { Logger } from "../log.ts";
+import { buildCatalogue } from "../mcp/server.ts";
 import type { Runtime } from "../runtime.ts";
+import type { AppEnv } from "./env.ts";
 import { healthRoutes, type Readiness } from "./health.ts";
+import { rpcCodes, rpcErrorResponse } from "./jsonrpc.ts";
+import { mcpRoute } from "./mcp-route.ts";
+import { accessLog } from "./middleware/access-log.ts";
+import { authenticate } from "./middleware/authenticate.ts";
+import { originGuard } from "./middleware/origin-guard.ts";
+import { readBody } from "./middleware/read-body.ts";
 
 export type AppDeps = { runtime: Runtime; log: Logger; readiness: Readiness };
 
-export function createApp(deps: AppDeps): Hono {
-  const app = new Hono();
-  app.route("/", healthRoutes(deps.runtime, deps.readiness));
+export function createApp({ runtime, log, readiness }: AppDeps): Hono<AppEnv> {
+  const { config } = runtime;
+  const catalogue = buildCatalogue(config);
+  const authenticator = new Authenticator({ keys: runtime.keys, tenants: runtime.tenants, clock: runtime.clock });
+  const app = new Hono<AppEnv>();
+
+  app.use("*", requestId({ headerName: "x-request-id" }));
+  app.use("*", accessLog(log));
+  app.use("*", secureHeaders({ crossOriginResourcePolicy: "same-origin", xFrameOptions: "DENY" }));
+  app.use("*", originGuard(config));
+  app.route("/", healthRoutes(runtime, readiness));
+
+  app.use("/mcp", async (c, next) => {
+    if (readiness.draining) return rpcErrorResponse(503, rpcCodes.serverError, "server is shutting down; retry shortly", { headers: { "retry-after": "1" } });
+    await next();
+  });
+  app.use("/mcp", readBody(config.server.max_body_bytes));
+  app.use("/mcp", authenticate(authenticator));
+  // Seam: rate limiting, quotas and metering go here (after the tenant is known, before the MCP handler).
+  app.all("/mcp", mcpRoute({ runtime, catalogue, log }));
+
+  app.notFound((c) => c.json({ error: "not found", hint: "the MCP endpoint is POST /mcp" }, 404));
+  app.onError((error, c) => {
+    log.error("unhandled error", { request_id: c.get("requestId"), error: error instanceof Error ? error.message : String(error) });
+    return rpcErrorResponse(500, -32603, `Internal error (request ${c.get("requestId")})`);
+  });
   return app;
 }

@@ -13,8 +13,9 @@ import { tenantMigrations } from "../store/migrations.gen.ts";
 import { openSqlite, type SqliteOptions } from "../store/open.ts";
 import * as tenantSchema from "../store/tenant/schema.ts";
 import { tenantDbPath } from "./tenant-id.ts";
+import { WriteLock } from "./write-lock.ts";
 
-export type TenantDatabase = { id: string; client: Client; db: LibSQLDatabase<typeof tenantSchema> };
+export type TenantDatabase = { id: string; client: Client; db: LibSQLDatabase<typeof tenantSchema>; writes: WriteLock };
 
 type Entry = { id: string; ready: Promise<TenantDatabase>; value?: TenantDatabase; leases: number; closed: boolean };
 
@@ -140,7 +141,7 @@ export class TenantRegistry {
       client.close();
       throw error;
     }
-    return { id, client, db: drizzle(client, { schema: tenantSchema }) };
+    return { id, client, db: drizzle(client, { schema: tenantSchema }), writes: new WriteLock() };
   }
 
   #evict(): void {

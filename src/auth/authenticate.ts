@@ -1,0 +1,52 @@
+/**
+ * Turns a presented credential into a principal and its tenant. Verified results are cached for at most
+ * one second, so a revocation or suspension takes effect within a second in a running server.
+ */
+import { AppError } from "../errors.ts";
+import type { TenantRow } from "../store/control/schema.ts";
+import type { TenantService } from "../tenancy/tenants.ts";
+import type { KeyService } from "./keys.ts";
+import type { Principal } from "./principal.ts";
+import type { Scope } from "./scopes.ts";
+
+export type Authenticated = { principal: Principal; tenant: TenantRow };
+
+const cacheTtlMs = 1_000;
+const cacheMax = 10_000;
+
+export class Authenticator {
+  readonly #keys: KeyService;
+  readonly #tenants: TenantService;
+  readonly #clock: () => number;
+  readonly #cache = new Map<string, { value: Authenticated; until: number }>();
+
+  constructor(options: { keys: KeyService; tenants: TenantService; clock: () => number }) {
+    this.#keys = options.keys;
+    this.#tenants = options.tenants;
+    this.#clock = options.clock;
+  }
+
+  /** Throws unauthorized (401) or tenant_suspended (403). */
+  async authenticate(credential: string): Promise<Authenticated> {
+    const now = this.#clock();
+    const hit = this.#cache.get(credential);
+    const result = hit && hit.until > now ? hit.value : await this.#verify(credential, now);
+    if (result.tenant.status === "suspended") {
+      throw new AppError("tenant_suspended", `tenant ${result.tenant.id} is suspended; contact the server's operator`);
+    }
+    return result;
+  }
+
+  async #verify(credential: string, now: number): Promise<Authenticated> {
+    this.#cache.delete(credential);
+    const key = await this.#keys.verify(credential);
+    const tenant = await this.#tenants.find(key.tenantId);
+    // A removed tenant's keys are gone with it; a race with removal still ends here.
+    if (!tenant) throw new AppError("unauthorized", "invalid API key");
+    const value: Authenticated = { principal: { tenantId: tenant.id, subject: key.id, kind: "api_key", scopes: key.scopes as Scope[] }, tenant };
+    const until = Math.min(now + cacheTtlMs, key.expiresAt ?? Number.POSITIVE_INFINITY);
+    if (this.#cache.size >= cacheMax) this.#cache.delete(this.#cache.keys().next().value!);
+    this.#cache.set(credential, { value, until });
+    return value;
+  }
+}

@@ -1,0 +1,14 @@
+/** Typed context variables: each middleware sets one, later layers read it. */
+import type { Authenticated } from "../auth/authenticate.ts";
+import type { RpcId } from "./jsonrpc.ts";
+
+/** What the body parser learnt about the JSON-RPC message (for routing, logs and limits). */
+export type RpcInfo = { id: RpcId; method: string | null; tool: string | null; era: "2026-07-28" | "2025" ; body: unknown };
+
+export type AppEnv = {
+  Variables: {
+    requestId: string;
+    rpc: RpcInfo;
+    auth: Authenticated;
+  };
+};

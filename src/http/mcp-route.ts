@@ -1,0 +1,69 @@
+/**
+ * POST /mcp for both protocol eras, statelessly: 2026-07-28 requests go to the SDK's per-request handler,
+ * 2025-era requests to a stateless Streamable HTTP transport answering plain JSON. Each request runs inside
+ * its tenant context, with the tenant's database leased from the registry, under server.request_timeout_ms.
+ */
+import { createMcpHandler, isLegacyRequest, WebStandardStreamableHTTPServerTransport, type AuthInfo } from "@modelcontextprotocol/server";
+import type { Handler } from "hono";
+import type { Logger } from "../log.ts";
+import { buildServer, type Catalogue } from "../mcp/server.ts";
+import type { Runtime } from "../runtime.ts";
+import { DocumentStore } from "../store/tenant/documents.ts";
+import { runWithTenant, type TenantContext } from "../tenancy/context.ts";
+import type { AppEnv } from "./env.ts";
+import { rpcCodes, rpcErrorResponse } from "./jsonrpc.ts";
+
+type Deps = { runtime: Runtime; catalogue: Catalogue; log: Logger };
+
+const contextOf = (authInfo: AuthInfo | undefined): TenantContext => (authInfo?.extra as { tenant: TenantContext }).tenant;
+
+export function mcpRoute({ runtime, catalogue, log }: Deps): Handler<AppEnv> {
+  const onerror = (error: Error) => log.warn("mcp transport error", { error: error.message });
+  const modern = createMcpHandler((sdk) => buildServer(catalogue, contextOf(sdk.authInfo)), { legacy: "reject", responseMode: "json", onerror });
+  const timeoutMs = runtime.config.server.request_timeout_ms;
+
+  async function legacy(request: Request, parsedBody: unknown, authInfo: AuthInfo): Promise<Response> {
+    const server = buildServer(catalogue, contextOf(authInfo));
+    const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    await server.connect(transport);
+    try {
+      return await transport.handleRequest(request, { parsedBody, authInfo });
+    } finally {
+      void transport.close();
+      void server.close();
+    }
+  }
+
+  return async (c) => {
+    const { principal, tenant } = c.get("auth");
+    const rpc = c.get("rpc");
+    const requestId = c.get("requestId");
+    const request = c.req.raw;
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new Error(`request timed out after ${timeoutMs} ms`)), timeoutMs);
+    try {
+      return await runtime.registry.use(tenant.id, async (db) => {
+        const ctx: TenantContext = {
+          requestId,
+          tenant,
+          principal,
+          store: new DocumentStore(db, runtime.clock),
+          signal: AbortSignal.any([deadline.signal, request.signal]),
+          log: log.child({ request_id: requestId, tenant: tenant.id }),
+        };
+        const authInfo: AuthInfo = { token: principal.subject, clientId: principal.subject, scopes: principal.scopes, extra: { tenant: ctx } };
+        const work = runWithTenant(ctx, async () =>
+          (await isLegacyRequest(request, rpc.body)) ? legacy(request, rpc.body, authInfo) : modern.fetch(request, { parsedBody: rpc.body, authInfo }),
+        );
+        const timedOut = new Promise<Response>((resolve) =>
+          deadline.signal.addEventListener("abort", () =>
+            resolve(rpcErrorResponse(504, rpcCodes.timeout, `Request timed out after ${timeoutMs} ms (server.request_timeout_ms); the operation was cancelled`, { id: rpc.id })),
+          ),
+        );
+        return Promise.race([work, timedOut]);
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}

@@ -1,0 +1,28 @@
+import { z } from "zod";
+import type { Config } from "../../config/schema.ts";
+import { pageSize } from "../schemas.ts";
+import { defineTool } from "../tool.ts";
+
+export const searchDocuments = (limits: Config["documents"]) =>
+  defineTool({
+    name: "search_documents",
+    title: "Search documents",
+    description: "Full-text search over titles and contents, best matches first (title matches weigh more). Words are ANDed; end a word with * for prefix search. Returns snippets with matches in **bold**.",
+    scope: "documents:read",
+    input: z.object({
+      query: z.string().min(1, "query must not be empty").max(limits.max_query_chars, `query must be at most ${limits.max_query_chars} characters`).describe("Words to look for."),
+      limit: pageSize(limits, "Most results to return").optional(),
+    }),
+    output: z.object({
+      results: z.array(
+        z.object({ id: z.string(), title: z.string(), tags: z.array(z.string()), version: z.number().int(), created_at: z.string(), updated_at: z.string(), snippet: z.string(), score: z.number() }),
+      ),
+      count: z.number().int(),
+    }),
+    annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
+    async run(args, ctx) {
+      const results = await ctx.store.search(args.query, args.limit ?? limits.default_page_size);
+      return { results, count: results.length };
+    },
+    text: (r) => (r.count === 0 ? "No matches." : r.results.map((h) => `- ${h.id}: ${h.title}\n  ${h.snippet.replaceAll("\n", " ")}`).join("\n")),
+  });

@@ -1,0 +1,25 @@
+/** The tenant context of one request: who is calling, for which tenant, with that tenant's store only. */
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { Principal } from "../auth/principal.ts";
+import type { Logger } from "../log.ts";
+import type { TenantRow } from "../store/control/schema.ts";
+import type { DocumentStore } from "../store/tenant/documents.ts";
+
+export type TenantContext = {
+  requestId: string;
+  tenant: TenantRow;
+  principal: Principal;
+  /** The only door to data: the store of this tenant's own database file. */
+  store: DocumentStore;
+  /** Aborted when the request times out or the client goes away. */
+  signal: AbortSignal;
+  log: Logger;
+};
+
+const storage = new AsyncLocalStorage<TenantContext>();
+
+/** Runs `fn` with the context available to everything it calls (logs, metering). */
+export const runWithTenant = <T>(ctx: TenantContext, fn: () => T): T => storage.run(ctx, fn);
+
+/** The current request's tenant context, if any. */
+export const currentTenant = (): TenantContext | undefined => storage.getStore();

@@ -1,0 +1,10 @@
+/** Serializes a tenant's read-check-write sequences: one writer per tenant file, in arrival order. */
+export class WriteLock {
+  #tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.#tail.then(fn, fn);
+    this.#tail = result.catch(() => undefined);
+    return result;
+  }
+}

@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { DocumentStore, toFtsQuery } from "../../src/store/tenant/documents.ts";
+import { TenantRegistry } from "../../src/tenancy/registry.ts";
+import { cleanupTempDirs, tempDir } from "../helpers/tmp.ts";
+
+let registry: TenantRegistry;
+const store = <T>(fn: (s: DocumentStore) => Promise<T>) => registry.use("acme", async (t) => fn(new DocumentStore(t)));
+
+beforeAll(async () => {
+  registry = new TenantRegistry({ dataDir: tempDir(), maxOpen: 4, sqlite: { synchronous: "NORMAL", busyTimeoutMs: 5000 } });
+  await registry.create("acme");
+});
+afterAll(async () => {
+  await registry.closeAll();
+  cleanupTempDirs();
+});
+
+describe("DocumentStore", () => {
+  test("create, get, update with versions, delete", async () => {
+    const doc = await store((s) => s.create({ title: "Quarterly plan", content: "Ship the widget", tags: ["plans", "plans", "q3"] }));
+    expect(doc.id).toMatch(/^doc_[0-9A-Za-z]{22}$/);
+    expect(doc.version).toBe(1);
+    expect(doc.tags).toEqual(["plans", "q3"]);
+    expect(await store((s) => s.get(doc.id))).toEqual(doc);
+    const v2 = await store((s) => s.update(doc.id, { content: "Ship the gadget", expectedVersion: 1 }));
+    expect(v2.version).toBe(2);
+    expect(v2.title).toBe("Quarterly plan");
+    await expect(store((s) => s.update(doc.id, { title: "x", expectedVersion: 1 }))).rejects.toThrow("is at version 2, not 1");
+    expect((await store((s) => s.get(doc.id)))!.title).toBe("Quarterly plan");
+    expect(await store((s) => s.delete(doc.id))).toBe(true);
+    expect(await store((s) => s.delete(doc.id))).toBe(false);
+    expect(await store((s) => s.get(doc.id))).toBeNull();
+    await expect(store((s) => s.update(doc.id, { title: "x" }))).rejects.toThrow("not found");
+  });
+
+  test("concurrent updates with the same expected version: exactly one wins", async () => {
+    const doc = await store((s) => s.create({ title: "race", content: "start", tags: [] }));
+    const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => store((s) => s.update(doc.id, { content: `writer ${i}`, expectedVersion: 1 }))));
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    expect((await store((s) => s.get(doc.id)))!.version).toBe(2);
+  });
+
+  test("list is newest first with opaque cursors and a tag filter", async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 7; i++) ids.push((await store((s) => s.create({ title: `page ${i}`, content: "x", tags: i % 2 ? ["odd"] : ["even"] }))).id);
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store((s) => s.list({ limit: 3, cursor, tag: undefined }));
+      seen.push(...page.documents.map((d) => d.id));
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor);
+    expect(seen.slice(0, 7)).toEqual([...ids].reverse());
+    const odd = await store((s) => s.list({ limit: 10, tag: "odd" }));
+    expect(odd.documents.map((d) => d.id)).toEqual([ids[5]!, ids[3]!, ids[1]!]);
+    expect(odd.next_cursor).toBeNull();
+    await expect(store((s) => s.list({ limit: 3, cursor: "bm90LWEtY3Vyc29y" }))).rejects.toThrow("cursor is not one this server returned");
+  });
+
+  test("search ranks title matches first, highlights, and treats any text as plain words", async () => {
+    await store((s) => s.create({ title: "Zebra migration", content: "Animals crossing the river", tags: [] }));
+    await store((s) => s.create({ title: "River notes", content: "The zebra herd moved north", tags: [] }));
+    const hits = await store((s) => s.search("zebra", 10));
+    expect(hits.map((h) => h.title)).toEqual(["Zebra migration", "River notes"]);
+    expect(hits[1]!.snippet).toContain("**zebra**");
+    for (const nasty of ['"', "NEAR(", "zebra AND", "title:zebra", "-zebra", "zebra)", "(", "*", "zeb*"]) {
+      await store((s) => s.search(nasty, 5)).catch((error) => expect((error as Error).message).toContain("no searchable words"));
+    }
+    expect((await store((s) => s.search("zeb*", 5))).length).toBe(2);
+    expect((await store((s) => s.search('"zebra', 5))).length).toBe(2);
+  });
+
+  test("toFtsQuery quotes every term", () => {
+    expect(toFtsQuery('a "b" NEAR(c')).toBe('"a" """b""" "NEAR(c"');
+    expect(toFtsQuery("pre*")).toBe('"pre"*');
+    expect(toFtsQuery('" ( ) *')).toBeNull();
+  });
+});

@@ -16,6 +16,16 @@ export const commands: CommandSpec[] = [
     handler: async () => (await import("./serve.ts")).serve,
   },
   {
+    path: ["stdio"],
+    summary: "Serve MCP over stdin/stdout for one tenant (for local clients)",
+    options: {
+      "key-file": { type: "string", description: "File holding the tenant's API key (else $MCP_MT_API_KEY)", placeholder: "PATH" },
+      tenant: { type: "string", description: "Operator on this host: serve this tenant without a key", placeholder: "ID" },
+    },
+    examples: ["MCP_MT_API_KEY=mcpmt_… mcp-mt stdio", "mcp-mt stdio --key-file ~/.config/mcp-mt/key", "mcp-mt stdio --tenant acme"],
+    handler: async () => (await import("./stdio.ts")).stdio,
+  },
+  {
     path: ["tenant", "add"],
     summary: "Create a tenant, its database and a first API key (shown once)",
     args: [{ name: "id", required: true }],

@@ -1,0 +1,54 @@
+/**
+ * MCP over stdio for local clients: authenticates once at start (an API key, or an operator naming a tenant
+ * on the host), then serves the same tools as HTTP. stdout carries only protocol messages; logs go to stderr.
+ */
+import { serveStdio } from "@modelcontextprotocol/server/stdio";
+import { Authenticator, type Authenticated } from "../auth/authenticate.ts";
+import { allScopes } from "../auth/scopes.ts";
+import { AppError, notFound } from "../errors.ts";
+import { createLogger } from "../log.ts";
+import type { Runtime } from "../runtime.ts";
+import { DocumentStore } from "../store/tenant/documents.ts";
+import { runWithTenant, type TenantContext } from "../tenancy/context.ts";
+import { buildCatalogue, buildServer } from "./server.ts";
+
+export type StdioCredential = { apiKey: string } | { tenantId: string };
+
+/** Serves until stdin closes; resolves with the exit code. */
+export async function serveStdioSession(runtime: Runtime, credential: StdioCredential): Promise<number> {
+  const log = createLogger(runtime.config.log, { transport: "stdio" });
+  const auth = await authenticateOnce(runtime, credential);
+  const catalogue = buildCatalogue(runtime.config);
+  log.info("stdio session started", { tenant: auth.tenant.id, subject: auth.principal.subject });
+  return runtime.registry.use(auth.tenant.id, async (db) => {
+    const ctx: TenantContext = {
+      requestId: `stdio-${crypto.randomUUID()}`,
+      tenant: auth.tenant,
+      principal: auth.principal,
+      store: new DocumentStore(db, runtime.clock),
+      signal: new AbortController().signal,
+      log,
+    };
+    const closed = new Promise<void>((resolve) => {
+      process.stdin.once("end", resolve);
+      process.stdin.once("close", resolve);
+    });
+    const handle = runWithTenant(ctx, () => serveStdio(() => buildServer(catalogue, ctx), { onerror: (error) => log.warn("stdio transport error", { error: error.message }) }));
+    await closed;
+    await handle.close();
+    log.info("stdio session ended");
+    return 0;
+  });
+}
+
+async function authenticateOnce(runtime: Runtime, credential: StdioCredential): Promise<Authenticated> {
+  if ("apiKey" in credential) {
+    const authenticator = new Authenticator({ keys: runtime.keys, tenants: runtime.tenants, clock: runtime.clock });
+    return authenticator.authenticate(credential.apiKey.trim());
+  }
+  // An operator on the host already has the files; --tenant only saves them a key.
+  const tenant = await runtime.tenants.find(credential.tenantId);
+  if (!tenant) throw notFound(`tenant ${credential.tenantId} does not exist`);
+  if (tenant.status === "suspended") throw new AppError("tenant_suspended", `tenant ${tenant.id} is suspended`);
+  return { tenant, principal: { tenantId: tenant.id, subject: "operator", kind: "operator", scopes: [...allScopes] } };
+}

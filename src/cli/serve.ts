@@ -15,5 +15,7 @@ export const serve: Handler = async (ctx) => {
     loaded.config.server.port = n;
   }
   const server = await startServer(loaded);
-  return server.finished;
+  const code = await server.finished;
+  // Everything is closed by now; don't let a lingering native handle delay the exit supervisors wait for.
+  process.exit(code);
 };

@@ -15,10 +15,19 @@ export async function startServer(loaded: LoadedConfig): Promise<RunningServer> 
   const runtime = await openRuntime(loaded);
   const readiness = { draining: false };
   const app = createApp({ runtime, log, readiness });
+  let inFlight = 0;
+  let idle: (() => void) | undefined;
   const server = Bun.serve({
     hostname: config.server.host,
     port: config.server.port,
-    fetch: app.fetch,
+    async fetch(request) {
+      inFlight++;
+      try {
+        return await app.fetch(request);
+      } finally {
+        if (--inFlight === 0) idle?.();
+      }
+    },
     maxRequestBodySize: config.server.max_body_bytes + 1024,
     idleTimeout: 0,
     development: false,
@@ -38,12 +47,14 @@ export async function startServer(loaded: LoadedConfig): Promise<RunningServer> 
     (stopping ??= (async () => {
       readiness.draining = true;
       log.info("draining", { timeout_ms: config.server.shutdown_timeout_ms });
-      const drained = server.stop(false);
-      const timedOut = await Promise.race([drained.then(() => false), Bun.sleep(config.server.shutdown_timeout_ms).then(() => true)]);
-      if (timedOut) {
-        log.warn("shutdown timeout reached; closing remaining connections");
-        await server.stop(true);
-      }
+      // New requests get 503 (readiness.draining); in-flight ones may finish, then idle keep-alive connections close.
+      const drained = inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (idle = resolve));
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const deadline = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), config.server.shutdown_timeout_ms)));
+      const timedOut = await Promise.race([drained.then(() => false), deadline]);
+      clearTimeout(timer);
+      if (timedOut) log.warn("shutdown timeout reached; closing remaining connections", { in_flight: inFlight });
+      await server.stop(true);
       await runtime.close();
       log.info("stopped");
       resolveFinished(0);

@@ -73,8 +73,8 @@ export function vocabulary(size = 12_000, seed = 7): string[] {
     }
   };
   const words = [...stopWords];
-  // One real word, then one pseudo-word: real words span ranks ~60 to ~900 (common to moderately common).
-  for (const word of contentWords) words.push(word, pseudo());
+  // One real word, then two pseudo-words: real words span ranks ~60 to ~1,300 (in 10% down to ~1% of documents).
+  for (const word of contentWords) words.push(word, pseudo(), pseudo());
   while (words.length < size) words.push(pseudo());
   return words;
 }

@@ -19,6 +19,8 @@ export class Authenticator {
   readonly #tenants: TenantService;
   readonly #clock: () => number;
   readonly #cache = new Map<string, { value: Authenticated; until: number }>();
+  /** Key id → last time it was used, flushed to the control plane in batches. */
+  #uses = new Map<string, number>();
 
   constructor(options: { keys: KeyService; tenants: TenantService; clock: () => number }) {
     this.#keys = options.keys;
@@ -31,10 +33,18 @@ export class Authenticator {
     const now = this.#clock();
     const hit = this.#cache.get(credential);
     const result = hit && hit.until > now ? hit.value : await this.#verify(credential, now);
+    if (result.principal.kind === "api_key") this.#uses.set(result.principal.subject, now);
     if (result.tenant.status === "suspended") {
       throw new AppError("tenant_suspended", `tenant ${result.tenant.id} is suspended; contact the server's operator`);
     }
     return result;
+  }
+
+  /** Persists the last-use times gathered since the previous flush. */
+  async flushUsage(): Promise<void> {
+    const uses = this.#uses;
+    this.#uses = new Map();
+    await this.#keys.recordUse(uses);
   }
 
   async #verify(credential: string, now: number): Promise<Authenticated> {

@@ -96,6 +96,14 @@ export class KeyService {
     return row;
   }
 
+  /** Writes last-use times collected in memory (batched: one statement per key per flush, not per request). */
+  async recordUse(uses: Map<string, number>): Promise<void> {
+    if (uses.size === 0) return;
+    const db = this.#control.db;
+    const updates = [...uses].map(([id, at]) => db.update(apiKeys).set({ lastUsedAt: at }).where(eq(apiKeys.id, id)));
+    await db.batch(updates as [(typeof updates)[number], ...typeof updates]);
+  }
+
   stateOf(row: ApiKeyRow): KeyState {
     if (row.revokedAt !== null && row.revokedAt <= this.#clock()) return "revoked";
     if (row.expiresAt !== null && row.expiresAt <= this.#clock()) return "expired";

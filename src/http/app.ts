@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
-import { Authenticator } from "../auth/authenticate.ts";
+import type { Authenticator } from "../auth/authenticate.ts";
 import type { Logger } from "../log.ts";
 import { buildCatalogue } from "../mcp/server.ts";
 import type { Runtime } from "../runtime.ts";
@@ -15,12 +15,11 @@ import { authenticate } from "./middleware/authenticate.ts";
 import { originGuard } from "./middleware/origin-guard.ts";
 import { readBody } from "./middleware/read-body.ts";
 
-export type AppDeps = { runtime: Runtime; log: Logger; readiness: Readiness };
+export type AppDeps = { runtime: Runtime; log: Logger; readiness: Readiness; authenticator: Authenticator };
 
-export function createApp({ runtime, log, readiness }: AppDeps): Hono<AppEnv> {
+export function createApp({ runtime, log, readiness, authenticator }: AppDeps): Hono<AppEnv> {
   const { config } = runtime;
   const catalogue = buildCatalogue(config);
-  const authenticator = new Authenticator({ keys: runtime.keys, tenants: runtime.tenants, clock: runtime.clock });
   const app = new Hono<AppEnv>();
 
   app.use("*", requestId({ headerName: "x-request-id" }));

@@ -4,6 +4,7 @@ import { mcpEndpoint } from "../config/urls.ts";
 import { createLogger } from "../log.ts";
 import { openRuntime } from "../runtime.ts";
 import { raiseFdLimit } from "../tenancy/fd-limit.ts";
+import { Authenticator } from "../auth/authenticate.ts";
 import { createApp } from "./app.ts";
 
 export type RunningServer = { url: string; port: number; finished: Promise<number>; stop(): Promise<void> };
@@ -14,7 +15,10 @@ export async function startServer(loaded: LoadedConfig): Promise<RunningServer> 
   const fdLimit = raiseFdLimit();
   const runtime = await openRuntime(loaded);
   const readiness = { draining: false };
-  const app = createApp({ runtime, log, readiness });
+  const authenticator = new Authenticator({ keys: runtime.keys, tenants: runtime.tenants, clock: runtime.clock });
+  const app = createApp({ runtime, log, readiness, authenticator });
+  const flushUsage = () => authenticator.flushUsage().catch((error) => log.warn("could not record key use", { error: String(error) }));
+  const usageTimer = setInterval(flushUsage, 5_000);
   let inFlight = 0;
   let idle: (() => void) | undefined;
   const server = Bun.serve({
@@ -55,6 +59,8 @@ export async function startServer(loaded: LoadedConfig): Promise<RunningServer> 
       clearTimeout(timer);
       if (timedOut) log.warn("shutdown timeout reached; closing remaining connections", { in_flight: inFlight });
       await server.stop(true);
+      clearInterval(usageTimer);
+      await flushUsage();
       await runtime.close();
       log.info("stopped");
       resolveFinished(0);

@@ -17,7 +17,9 @@ export type StdioCredential = { apiKey: string } | { tenantId: string };
 /** Serves until stdin closes; resolves with the exit code. */
 export async function serveStdioSession(runtime: Runtime, credential: StdioCredential): Promise<number> {
   const log = createLogger(runtime.config.log, { transport: "stdio" });
-  const auth = await authenticateOnce(runtime, credential);
+  const authenticator = new Authenticator({ keys: runtime.keys, tenants: runtime.tenants, clock: runtime.clock });
+  const auth = await authenticateOnce(runtime, authenticator, credential);
+  await authenticator.flushUsage();
   const catalogue = buildCatalogue(runtime.config);
   log.info("stdio session started", { tenant: auth.tenant.id, subject: auth.principal.subject });
   return runtime.registry.use(auth.tenant.id, async (db) => {
@@ -41,9 +43,8 @@ export async function serveStdioSession(runtime: Runtime, credential: StdioCrede
   });
 }
 
-async function authenticateOnce(runtime: Runtime, credential: StdioCredential): Promise<Authenticated> {
+async function authenticateOnce(runtime: Runtime, authenticator: Authenticator, credential: StdioCredential): Promise<Authenticated> {
   if ("apiKey" in credential) {
-    const authenticator = new Authenticator({ keys: runtime.keys, tenants: runtime.tenants, clock: runtime.clock });
     return authenticator.authenticate(credential.apiKey.trim());
   }
   // An operator on the host already has the files; --tenant only saves them a key.

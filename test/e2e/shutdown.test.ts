@@ -48,5 +48,8 @@ describe("health and shutdown", () => {
     // Everything acknowledged is stored; a request cut by the connection close (status 0) may or may not be.
     expect(stored).toBeGreaterThanOrEqual(acknowledged);
     expect(stored).toBeLessThanOrEqual(acknowledged + results.filter((r) => r.status === 0).length);
+    // the key's last use, kept in memory and written in batches, was flushed on the way out
+    const [used] = run(bin, ["key", "list", "acme", "--json"], { cwd: dir }).json().keys;
+    expect(Date.now() - Date.parse(used.last_used_at)).toBeLessThan(60_000);
   });
 });

@@ -11,15 +11,28 @@ export const planSchema = z
     rate_limit_per_minute: positiveInt.optional().describe("Tool calls admitted in any sliding 60-second window."),
     max_documents: positiveInt.optional().describe("Storage quota: the most documents the tenant may keep."),
     max_storage_bytes: positiveInt.optional().describe("Storage quota: total bytes of titles, contents and tags."),
+    monthly_tool_calls: positiveInt.optional().describe("Tool calls allowed per calendar month (UTC)."),
+    max_concurrency: positiveInt.optional().describe("Requests of one tenant in flight at once."),
+    request_timeout_ms: positiveInt.optional().describe("A request of this plan still running after this long is aborted (at most server.request_timeout_ms)."),
   })
   .describe("One plan's limits; a key left out keeps the value of the built-in plan of that name (or of free).");
 
-export type Plan = { rate_limit_per_minute: number; max_documents: number; max_storage_bytes: number };
+export type Plan = {
+  rate_limit_per_minute: number;
+  max_documents: number;
+  max_storage_bytes: number;
+  monthly_tool_calls: number;
+  max_concurrency: number;
+  request_timeout_ms: number;
+};
+
+/** The plan keys a tenant may override (`mcp-mt tenant set-limit`). */
+export const planKeys = ["rate_limit_per_minute", "max_documents", "max_storage_bytes", "monthly_tool_calls", "max_concurrency", "request_timeout_ms"] as const;
 
 export const defaultPlans: Record<string, Plan> = {
-  free: { rate_limit_per_minute: 100, max_documents: 1_000, max_storage_bytes: 50 * 1024 * 1024 },
-  pro: { rate_limit_per_minute: 1_000, max_documents: 100_000, max_storage_bytes: 5 * 1024 * 1024 * 1024 },
-  enterprise: { rate_limit_per_minute: 10_000, max_documents: 10_000_000, max_storage_bytes: 100 * 1024 * 1024 * 1024 },
+  free: { rate_limit_per_minute: 100, max_documents: 1_000, max_storage_bytes: 50 * 1024 * 1024, monthly_tool_calls: 10_000, max_concurrency: 4, request_timeout_ms: 10_000 },
+  pro: { rate_limit_per_minute: 1_000, max_documents: 100_000, max_storage_bytes: 5 * 1024 * 1024 * 1024, monthly_tool_calls: 1_000_000, max_concurrency: 16, request_timeout_ms: 30_000 },
+  enterprise: { rate_limit_per_minute: 10_000, max_documents: 10_000_000, max_storage_bytes: 100 * 1024 * 1024 * 1024, monthly_tool_calls: 100_000_000, max_concurrency: 64, request_timeout_ms: 30_000 },
 };
 
 const serverSchema = z
@@ -34,6 +47,7 @@ const serverSchema = z
       .array(z.string())
       .default([])
       .describe("Extra Origin values (e.g. https://app.example.com) accepted by the DNS-rebinding check."),
+    trust_proxy: z.boolean().default(false).describe("Take the client address from X-Forwarded-For (only behind a reverse proxy you run)."),
     max_body_bytes: positiveInt.default(1024 * 1024).describe("Largest request body accepted; larger bodies get 413."),
     request_timeout_ms: positiveInt.default(30_000).describe("A request still running after this long is aborted with a clear error."),
     shutdown_timeout_ms: positiveInt.default(10_000).describe("On SIGTERM/SIGINT, how long in-flight requests may take to finish."),
@@ -75,6 +89,40 @@ const authSchema = z
   })
   .describe("Authentication. Secrets never live in this file: use the env variable or a file path.");
 
+const weights = z.record(z.string(), z.number().int().min(0));
+
+const limitsSchema = z
+  .strictObject({
+    window_ms: positiveInt.default(60_000).describe("Length of the sliding window that plans' rate_limit_per_minute applies to."),
+    method_weights: weights
+      .default({ "tools/call": 1, "resources/read": 1 })
+      .describe("Units a JSON-RPC method costs. Methods not listed cost default_weight; discovery and list calls are free."),
+    default_weight: z.number().int().min(0).default(0).describe("Units of a method not in method_weights (0: free, e.g. tools/list, server/discover, ping)."),
+    tool_weights: weights.default({}).describe('Units a tools/call of one tool costs instead of method_weights["tools/call"], e.g. { search_documents = 2 }.'),
+    error_code: z.number().int().default(-32010).describe("JSON-RPC error code of rate-limit and quota errors (outside the ranges JSON-RPC and MCP reserve for their own errors)."),
+    auth_failures_per_minute: positiveInt.default(20).describe("Failed authentications admitted per client address per minute; beyond, 429 before any key is checked."),
+    concurrency_wait_ms: z.number().int().min(0).default(0).describe("How long a request over the tenant's max_concurrency waits for a slot before 429 (0: refuse at once)."),
+    redis_url: z.string().default("").describe("Share limits between instances through Redis (redis://host:6379). Empty: in-process limits."),
+    redis_timeout_ms: positiveInt.default(50).describe("Longest wait for Redis on one decision before failure_mode applies."),
+    failure_mode: z.enum(["open", "closed"]).default("open").describe("When Redis is slow or down: open admits the request, closed refuses it with 503."),
+  })
+  .describe("Rate limits, weights and the shared-limit backend.");
+
+const meteringSchema = z
+  .strictObject({
+    flush_interval_ms: positiveInt.default(1_000).describe("How often usage counted in memory is written to the control plane (a crash loses at most this much)."),
+  })
+  .describe("Usage metering.");
+
+const pricingSchema = z
+  .strictObject({
+    currency: z.string().default("USD").describe("Currency of the prices below."),
+    tool_call: z.number().min(0).default(0.001).describe("Price of one tool call."),
+    document_created: z.number().min(0).default(0.01).describe("Price of one document created."),
+    search: z.number().min(0).default(0.005).describe("Price of one search."),
+  })
+  .describe("Prices used for estimated costs in usage reports.");
+
 const logSchema = z
   .strictObject({
     level: z.enum(["debug", "info", "warn", "error"]).default("info").describe("Lowest level written."),
@@ -104,6 +152,9 @@ export const configSchema = z
       .default({})
       .describe("Named plans. free, pro and enterprise always exist; a table here overrides or adds a plan.")
       .transform(mergePlans),
+    limits: limitsSchema.prefault({}),
+    metering: meteringSchema.prefault({}),
+    pricing: pricingSchema.prefault({}),
     log: logSchema.prefault({}),
   })
   .describe("mcp-mt configuration.");

@@ -34,5 +34,10 @@ export function shapeOf(schema: AnySchema): Record<string, AnySchema> | undefine
 /** A TOML line `key = value`. */
 export function tomlLine(key: string, value: unknown): string {
   if (value === undefined) return `# ${key} =`;
+  if (value && typeof value === "object" && !Array.isArray(value)) {
+    // Records (e.g. weights) render as inline tables so the example stays one key per line.
+    const pairs = Object.entries(value).map(([k, v]) => tomlLine(k, v));
+    return `${stringify({ [key]: 0 }).trim().replace(/ = 0$/, "")} = { ${pairs.join(", ")} }`;
+  }
   return stringify({ [key]: value }).trim();
 }

@@ -76,3 +76,39 @@ describe("DocumentStore", () => {
     expect(toFtsQuery('" ( ) *')).toBeNull();
   });
 });
+
+describe("storage quota", () => {
+  test("concurrent writers cannot overshoot the document quota; deleting frees room", async () => {
+    const reg = new TenantRegistry({ dataDir: tempDir(), maxOpen: 2, sqlite: { synchronous: "NORMAL", busyTimeoutMs: 5000 } });
+    await reg.create("small");
+    await reg.use("small", async (t) => {
+      const store = new DocumentStore(t, Date.now, { maxDocuments: 5, maxBytes: 1_000_000 });
+      const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => store.create({ title: `d${i}`, content: "x", tags: ["t"] })));
+      expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(5);
+      const refused = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
+      expect(refused.reason.message).toBe("Storage quota reached: 5 of 5 documents stored. Delete documents or ask the operator for a larger plan.");
+      expect(await store.storage()).toMatchObject({ documents: 5 });
+      const first = (results[0] as PromiseFulfilledResult<{ id: string }>).value;
+      expect(await store.delete(first.id)).toBe(true);
+      expect((await store.create({ title: "room again", content: "x", tags: [] })).version).toBe(1);
+    });
+    await reg.closeAll();
+  });
+
+  test("the byte quota covers creates and growing updates, and a refused update changes nothing", async () => {
+    const reg = new TenantRegistry({ dataDir: tempDir(), maxOpen: 2, sqlite: { synchronous: "NORMAL", busyTimeoutMs: 5000 } });
+    await reg.create("bytes");
+    await reg.use("bytes", async (t) => {
+      const store = new DocumentStore(t, Date.now, { maxDocuments: 100, maxBytes: 100 });
+      const doc = await store.create({ title: "t", content: "x".repeat(50), tags: ["a"] });
+      await expect(store.create({ title: "t", content: "y".repeat(60), tags: [] })).rejects.toThrow("Storage quota reached: 52 of 100 bytes stored and this write adds 61");
+      await expect(store.update(doc.id, { content: "z".repeat(120), tags: ["b"] })).rejects.toThrow("Storage quota reached");
+      const after = await store.get(doc.id);
+      expect(after).toMatchObject({ version: 1, tags: ["a"], content: "x".repeat(50) });
+      expect((await store.list({ limit: 5, tag: "a" })).documents).toHaveLength(1);
+      expect((await store.update(doc.id, { content: "short" })).version).toBe(2);
+      expect(await store.storage()).toEqual({ documents: 1, bytes: 7 });
+    });
+    await reg.closeAll();
+  });
+});

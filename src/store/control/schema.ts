@@ -1,6 +1,6 @@
 /** Control-plane tables: tenants and their API keys. */
 import { sql } from "drizzle-orm";
-import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 export const tenants = sqliteTable("tenants", {
   id: text("id").primaryKey(),
@@ -37,3 +37,15 @@ export const apiKeys = sqliteTable(
 
 export type TenantRow = typeof tenants.$inferSelect;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
+
+/** Usage counters per tenant, calendar month (UTC, YYYY-MM) and event; written in batches by the UsageMeter. */
+export const usage = sqliteTable(
+  "usage",
+  {
+    tenantId: text("tenant_id").notNull(),
+    month: text("month").notNull(),
+    event: text("event").notNull(),
+    count: integer("count").notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.tenantId, table.month, table.event] })],
+);

@@ -67,13 +67,29 @@ export function toFtsQuery(text: string): string | null {
   return terms.length ? terms.join(" ") : null;
 }
 
+/** Storage quota of the tenant: checked inside the same atomic batch as each write. */
+export type StorageQuota = { maxDocuments: number; maxBytes: number };
+
+export type StorageUse = { documents: number; bytes: number };
+
+const unlimited: StorageQuota = { maxDocuments: Number.MAX_SAFE_INTEGER, maxBytes: Number.MAX_SAFE_INTEGER };
+
 export class DocumentStore {
   readonly #t: TenantDatabase;
   readonly #clock: () => number;
+  readonly #quota: StorageQuota;
 
-  constructor(tenant: TenantDatabase, clock: () => number = Date.now) {
+  constructor(tenant: TenantDatabase, clock: () => number = Date.now, quota: StorageQuota = unlimited) {
     this.#t = tenant;
     this.#clock = clock;
+    this.#quota = quota;
+  }
+
+  /** Documents and bytes stored now (kept by triggers, O(1)). */
+  async storage(): Promise<StorageUse> {
+    const result = await this.#t.client.execute("SELECT documents, bytes FROM tenant_stats WHERE id = 1");
+    const row = result.rows[0];
+    return { documents: Number(row?.documents ?? 0), bytes: Number(row?.bytes ?? 0) };
   }
 
   async create(input: { title: string; content: string; tags: string[] }): Promise<Document> {
@@ -81,10 +97,31 @@ export class DocumentStore {
     const tags = unique(input.tags);
     const row = { id: newDocumentId(), title: input.title, content: input.content, tags, version: 1, bytes: sizeOf(input.title, input.content, tags), createdAt: now, updatedAt: now };
     const { db } = this.#t;
-    await this.#t.writes.run(() =>
-      db.batch([db.insert(documents).values(row), ...tags.map((tag) => db.run(sql`INSERT INTO document_tags (tag, doc_seq) SELECT ${tag}, seq FROM documents WHERE id = ${row.id}`))]),
-    );
+    const { maxDocuments, maxBytes } = this.#quota;
+    await this.#t.writes.run(async () => {
+      // The quota check and the insert are one statement in one atomic batch: concurrent writers cannot overshoot.
+      const [inserted] = await db.batch([
+        db.run(sql`INSERT INTO documents (id, title, content, tags, version, bytes, created_at, updated_at)
+                   SELECT ${row.id}, ${row.title}, ${row.content}, ${JSON.stringify(tags)}, 1, ${row.bytes}, ${now}, ${now}
+                   WHERE (SELECT documents FROM tenant_stats WHERE id = 1) < ${maxDocuments}
+                     AND (SELECT bytes FROM tenant_stats WHERE id = 1) + ${row.bytes} <= ${maxBytes}`),
+        ...tags.map((tag) => db.run(sql`INSERT INTO document_tags (tag, doc_seq) SELECT ${tag}, seq FROM documents WHERE id = ${row.id}`)),
+      ]);
+      if (inserted.rowsAffected === 0) throw await this.#quotaError(row.bytes);
+    });
     return toDocument({ ...row, seq: 0 });
+  }
+
+  async #quotaError(adding: number): Promise<AppError> {
+    const use = await this.storage();
+    const { maxDocuments, maxBytes } = this.#quota;
+    const what =
+      use.documents >= maxDocuments
+        ? `${use.documents} of ${maxDocuments} documents stored`
+        : `${use.bytes} of ${maxBytes} bytes stored and this write adds ${adding}`;
+    return new AppError("quota_exceeded", `Storage quota reached: ${what}. Delete documents or ask the operator for a larger plan.`, {
+      details: { quota: use.documents >= maxDocuments ? "max_documents" : "max_storage_bytes", documents: use.documents, bytes: use.bytes, max_documents: maxDocuments, max_storage_bytes: maxBytes },
+    });
   }
 
   async get(id: string): Promise<Document | null> {
@@ -149,15 +186,18 @@ export class DocumentStore {
       const now = Math.max(this.#clock(), Date.parse(current.updated_at));
       const { db } = this.#t;
       const changes = { title, content, tags, version: current.version + 1, bytes: sizeOf(title, content, tags), updatedAt: now };
-      await db.batch([
-        db.update(documents).set(changes).where(eq(documents.id, id)),
+      const grows = sql`(SELECT bytes FROM tenant_stats WHERE id = 1) + (${changes.bytes} - ${documents.bytes}) <= ${this.#quota.maxBytes}`;
+      const [updated] = await db.batch([
+        db.update(documents).set(changes).where(and(eq(documents.id, id), sql`(${changes.bytes} <= ${documents.bytes} OR ${grows})`)),
         ...(patch.tags
           ? [
-              db.run(sql`DELETE FROM document_tags WHERE doc_seq = (SELECT seq FROM documents WHERE id = ${id})`),
-              ...tags.map((tag) => db.run(sql`INSERT INTO document_tags (tag, doc_seq) SELECT ${tag}, seq FROM documents WHERE id = ${id}`)),
+              // Conditioned on the new version: when the quota refused the update, the tags stay as they were.
+              db.run(sql`DELETE FROM document_tags WHERE doc_seq = (SELECT seq FROM documents WHERE id = ${id} AND version = ${changes.version})`),
+              ...tags.map((tag) => db.run(sql`INSERT INTO document_tags (tag, doc_seq) SELECT ${tag}, seq FROM documents WHERE id = ${id} AND version = ${changes.version}`)),
             ]
           : []),
       ]);
+      if (updated.rowsAffected === 0) throw await this.#quotaError(changes.bytes);
       return { ...current, title, content, tags, version: changes.version, updated_at: new Date(now).toISOString() };
     });
   }

@@ -1,0 +1,117 @@
+/**
+ * Admission: what happens after the tenant is known and before the MCP handler. In order: the monthly
+ * tool-call quota, the tenant's sliding-window rate limit (weighted by method and tool), and its
+ * concurrency cap. Shared by HTTP and stdio so both answer the same way.
+ */
+import type { Config, Plan } from "../config/schema.ts";
+import { events, monthOf, nextMonthStart, type UsageMeter } from "../metering/usage-meter.ts";
+import type { TenantRow } from "../store/control/schema.ts";
+import { ConcurrencyGate } from "./concurrency.ts";
+import { effectivePlan } from "./plan.ts";
+import type { Decision, RateLimiter } from "./rate-limiter.ts";
+
+export type Admitted = { ok: true; plan: Plan; headers: Record<string, string>; release(): void };
+export type Denied = { ok: false; status: number; code: number; message: string; data: Record<string, unknown>; headers: Record<string, string> };
+
+export type AdmissionRequest = { tenant: TenantRow; method: string | null; tool: string | null };
+
+const policyName = "tenant";
+
+export class Admission {
+  readonly #config: Config;
+  readonly #limiter: RateLimiter;
+  readonly #meter: UsageMeter;
+  readonly #clock: () => number;
+  readonly #gate: ConcurrencyGate;
+
+  constructor(options: { config: Config; limiter: RateLimiter; meter: UsageMeter; clock: () => number }) {
+    this.#config = options.config;
+    this.#limiter = options.limiter;
+    this.#meter = options.meter;
+    this.#clock = options.clock;
+    this.#gate = new ConcurrencyGate(options.config.limits.concurrency_wait_ms);
+  }
+
+  /** Units a request costs. */
+  weightOf(method: string | null, tool: string | null): number {
+    const { limits } = this.#config;
+    if (method === "tools/call" && tool !== null && Object.hasOwn(limits.tool_weights, tool)) return limits.tool_weights[tool]!;
+    if (method !== null && Object.hasOwn(limits.method_weights, method)) return limits.method_weights[method]!;
+    return limits.default_weight;
+  }
+
+  inFlight(tenantId: string): number {
+    return this.#gate.inFlight(tenantId);
+  }
+
+  async admit({ tenant, method, tool }: AdmissionRequest): Promise<Admitted | Denied> {
+    const plan = effectivePlan(this.#config, tenant);
+    const { limits } = this.#config;
+    const code = limits.error_code;
+
+    if (method === "tools/call") {
+      const month = monthOf(this.#clock());
+      const used = await this.#meter.monthToDate(tenant.id, events.toolCalls, month);
+      if (used >= plan.monthly_tool_calls) {
+        this.#meter.add(tenant.id, events.quotaExceeded);
+        const resets = nextMonthStart(month);
+        const retryAfter = Math.max(1, Math.ceil((resets.getTime() - this.#clock()) / 1000));
+        return {
+          ok: false,
+          status: 429,
+          code,
+          message: `Monthly tool-call quota reached: ${used} of ${plan.monthly_tool_calls} calls used in ${month}; it resets at ${resets.toISOString()}`,
+          data: { quota: "monthly_tool_calls", limit: plan.monthly_tool_calls, used, resets_at: resets.toISOString(), retryAfterSeconds: retryAfter },
+          headers: { "retry-after": String(retryAfter) },
+        };
+      }
+    }
+
+    const weight = this.weightOf(method, tool);
+    const decision = await this.#limiter.consume(tenant.id, plan.rate_limit_per_minute, limits.window_ms, weight);
+    const headers = rateLimitHeaders(decision, limits.window_ms);
+    if (!decision.admitted) {
+      if (decision.unavailable) {
+        return { ok: false, status: 503, code, message: "Rate limiter unavailable; retry shortly", data: { retryAfterSeconds: 1 }, headers: { "retry-after": "1" } };
+      }
+      this.#meter.add(tenant.id, events.rateLimited);
+      const never = !Number.isFinite(decision.retryAfterMs);
+      const retryAfter = never ? null : Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
+      return {
+        ok: false,
+        status: 429,
+        code,
+        message: never
+          ? `This request costs ${weight} units, more than the tenant's whole limit of ${decision.limit} per ${limits.window_ms / 1000} s`
+          : `Rate limit exceeded: ${decision.limit} units per ${limits.window_ms / 1000} s for tenant ${tenant.id}; retry after ${retryAfter} s`,
+        data: { limit: decision.limit, windowSeconds: limits.window_ms / 1000, retryAfterSeconds: retryAfter },
+        headers: retryAfter === null ? headers : { ...headers, "retry-after": String(retryAfter) },
+      };
+    }
+
+    const release = await this.#gate.acquire(tenant.id, plan.max_concurrency);
+    if (!release) {
+      return {
+        ok: false,
+        status: 429,
+        code,
+        message: `Too many concurrent requests: tenant ${tenant.id} may have ${plan.max_concurrency} in flight; retry after 1 s`,
+        data: { limit: plan.max_concurrency, concurrency: true, retryAfterSeconds: 1 },
+        headers: { ...headers, "retry-after": "1" },
+      };
+    }
+    if (method === "tools/call") {
+      this.#meter.add(tenant.id, events.toolCalls);
+      if (tool) this.#meter.add(tenant.id, events.tool(tool));
+    }
+    return { ok: true, plan, headers, release };
+  }
+}
+
+/** IETF RateLimit-Policy / RateLimit fields (draft-ietf-httpapi-ratelimit-headers). */
+export function rateLimitHeaders(decision: Decision, windowMs: number): Record<string, string> {
+  return {
+    "ratelimit-policy": `"${policyName}";q=${decision.limit};w=${Math.round(windowMs / 1000)}`,
+    ratelimit: `"${policyName}";r=${decision.remaining};t=${Math.ceil(decision.resetMs / 1000)}`,
+  };
+}

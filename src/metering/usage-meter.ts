@@ -1,0 +1,117 @@
+/**
+ * UsageMeter: counts events per tenant, month and type in memory and writes them to the control plane in
+ * batches (every metering.flush_interval_ms and at shutdown). A crash loses at most one interval.
+ */
+import { and, eq, sql } from "drizzle-orm";
+import type { ControlDatabase } from "../store/control/db.ts";
+import { usage } from "../store/control/schema.ts";
+
+/** Event names: totals and per-tool counts. */
+export const events = {
+  toolCalls: "tool_calls",
+  tool: (name: string) => `tool:${name}`,
+  documentsCreated: "documents_created",
+  searches: "searches",
+  rateLimited: "rate_limited",
+  quotaExceeded: "quota_exceeded",
+} as const;
+
+/** Calendar month (UTC) of a time, as YYYY-MM. */
+export const monthOf = (ms: number) => new Date(ms).toISOString().slice(0, 7);
+
+/** The first instant of the month after `month`. */
+export function nextMonthStart(month: string): Date {
+  const [y, m] = month.split("-").map(Number) as [number, number];
+  return new Date(Date.UTC(y, m, 1));
+}
+
+const sep = "\u0000";
+
+export class UsageMeter {
+  readonly #control: ControlDatabase;
+  readonly #clock: () => number;
+  /** Counts not yet written. */
+  #pending = new Map<string, number>();
+  /** Month-to-date totals (written + pending) of the events quotas need, loaded on first use. */
+  readonly #totals = new Map<string, number>();
+  #flushing: Promise<void> | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  /** Time of the last successful flush, for the flush-lag figure. */
+  lastFlushAt = 0;
+
+  constructor(options: { control: ControlDatabase; clock: () => number }) {
+    this.#control = options.control;
+    this.#clock = options.clock;
+  }
+
+  /** Starts periodic flushing. */
+  start(intervalMs: number, onError: (error: unknown) => void): void {
+    this.#timer = setInterval(() => this.flush().catch(onError), intervalMs);
+  }
+
+  /** Counts `n` occurrences of an event for a tenant now. */
+  add(tenantId: string, event: string, n = 1): void {
+    const month = monthOf(this.#clock());
+    const key = `${tenantId}${sep}${month}${sep}${event}`;
+    this.#pending.set(key, (this.#pending.get(key) ?? 0) + n);
+    if (this.#totals.has(key)) this.#totals.set(key, this.#totals.get(key)! + n);
+  }
+
+  /** Month-to-date count of one event for a tenant (written and pending). */
+  async monthToDate(tenantId: string, event: string, month = monthOf(this.#clock())): Promise<number> {
+    const key = `${tenantId}${sep}${month}${sep}${event}`;
+    const known = this.#totals.get(key);
+    if (known !== undefined) return known;
+    const [row] = await this.#control.db
+      .select({ count: usage.count })
+      .from(usage)
+      .where(and(eq(usage.tenantId, tenantId), eq(usage.month, month), eq(usage.event, event)));
+    // Pending counts may have grown while reading; the total is what is written plus what is not yet.
+    const total = (row?.count ?? 0) + (this.#pending.get(key) ?? 0);
+    if (!this.#totals.has(key)) this.#totals.set(key, total);
+    return this.#totals.get(key)!;
+  }
+
+  /** Writes pending counts in one batch; on failure they stay pending for the next flush. */
+  flush(): Promise<void> {
+    return (this.#flushing ??= this.#flushOnce().finally(() => (this.#flushing = undefined)));
+  }
+
+  async #flushOnce(): Promise<void> {
+    if (this.#pending.size === 0) {
+      this.lastFlushAt = this.#clock();
+      return;
+    }
+    const batch = this.#pending;
+    this.#pending = new Map();
+    const db = this.#control.db;
+    const statements = [...batch].map(([key, count]) => {
+      const [tenantId, month, event] = key.split(sep) as [string, string, string];
+      return db
+        .insert(usage)
+        .values({ tenantId, month, event, count })
+        .onConflictDoUpdate({ target: [usage.tenantId, usage.month, usage.event], set: { count: sql`${usage.count} + excluded.count` } });
+    });
+    try {
+      await db.batch(statements as [(typeof statements)[number], ...typeof statements]);
+      this.lastFlushAt = this.#clock();
+    } catch (error) {
+      for (const [key, count] of batch) this.#pending.set(key, (this.#pending.get(key) ?? 0) + count);
+      throw error;
+    }
+  }
+
+  /** Stops the timer and writes everything. */
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.flush();
+  }
+
+  /** Pending (unwritten) counts for a tenant and month, by event. */
+  pendingFor(tenantId: string, month: string): Record<string, number> {
+    const out: Record<string, number> = {};
+    const prefix = `${tenantId}${sep}${month}${sep}`;
+    for (const [key, count] of this.#pending) if (key.startsWith(prefix)) out[key.slice(prefix.length)] = count;
+    return out;
+  }
+}

@@ -77,6 +77,33 @@ export const commands: CommandSpec[] = [
     handler: async () => (await tenant()).tenantRemove,
   },
   {
+    path: ["tenant", "set-limit"],
+    summary: "Override a tenant's plan limits (or --clear them)",
+    args: [{ name: "id", required: true }],
+    options: {
+      "rate-limit": { type: "string", description: "Tool calls per minute (sliding window)", placeholder: "N" },
+      "monthly-tool-calls": { type: "string", description: "Tool calls per calendar month", placeholder: "N" },
+      "max-documents": { type: "string", description: "Documents the tenant may store", placeholder: "N" },
+      "max-storage-bytes": { type: "string", description: "Bytes the tenant may store", placeholder: "N" },
+      "max-concurrency": { type: "string", description: "Requests in flight at once", placeholder: "N" },
+      "request-timeout-ms": { type: "string", description: "Per-request timeout", placeholder: "MS" },
+      clear: { type: "boolean", description: "Remove every override: back to the plan's limits" },
+    },
+    examples: ["mcp-mt tenant set-limit acme --rate-limit 500", "mcp-mt tenant set-limit acme --max-documents 5000 --monthly-tool-calls 200000", "mcp-mt tenant set-limit acme --clear"],
+    handler: async () => (await tenant()).tenantSetLimit,
+  },
+  {
+    path: ["usage"],
+    summary: "Usage and estimated cost per tenant for a month (table, JSON or CSV)",
+    options: {
+      tenant: { type: "string", description: "Only this tenant", placeholder: "ID" },
+      month: { type: "string", description: "Month YYYY-MM (UTC; default: the current one)", placeholder: "YYYY-MM" },
+      format: { type: "string", description: "table (default), json or csv", placeholder: "FORMAT" },
+    },
+    examples: ["mcp-mt usage", "mcp-mt usage --month 2026-10 --format csv > usage-2026-10.csv", "mcp-mt usage --tenant acme --format json"],
+    handler: async () => (await import("./usage.ts")).usage,
+  },
+  {
     path: ["key", "create"],
     summary: "Create an API key for a tenant (shown once)",
     args: [{ name: "tenant", required: true }],

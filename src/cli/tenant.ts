@@ -49,6 +49,7 @@ export const tenantShow: Handler = (ctx) =>
       `Tenant:    ${t.id} (${t.name})`,
       `Plan:      ${t.plan}${Object.keys(t.overrides).length ? ` with overrides ${JSON.stringify(t.overrides)}` : ""}`,
       `Status:    ${t.status}`,
+      `Limits:    ${t.limits.rate_limit_per_minute} calls/min, ${t.limits.monthly_tool_calls} calls/month, ${t.limits.max_documents} documents, ${t.limits.max_storage_bytes} bytes, ${t.limits.max_concurrency} in flight`,
       `Created:   ${t.created_at}`,
       `Database:  ${t.database.path} (${t.database.bytes} bytes, ${t.database.documents} documents)`,
       "",
@@ -86,3 +87,29 @@ export const tenantRemove: Handler = async (ctx) => {
     ctx.out.result(`Removed tenant ${result.id}, its keys and its database file.`, result);
   });
 };
+
+const limitFlags = {
+  "rate-limit": "rate_limit_per_minute",
+  "monthly-tool-calls": "monthly_tool_calls",
+  "max-documents": "max_documents",
+  "max-storage-bytes": "max_storage_bytes",
+  "max-concurrency": "max_concurrency",
+  "request-timeout-ms": "request_timeout_ms",
+} as const;
+
+export const tenantSetLimit: Handler = (ctx) =>
+  withTenant(ctx, async (rt) => {
+    const overrides: Partial<Record<(typeof limitFlags)[keyof typeof limitFlags], number>> = {};
+    for (const [flag, key] of Object.entries(limitFlags)) {
+      const value = str(ctx, flag);
+      if (value === undefined) continue;
+      const n = Number(value);
+      if (!Number.isSafeInteger(n) || n < 1) throw invalidInput(`--${flag} must be a positive whole number, not ${JSON.stringify(value)}`);
+      overrides[key] = n;
+    }
+    const clear = Boolean(ctx.values.clear);
+    if (!clear && Object.keys(overrides).length === 0) throw invalidInput(`give at least one limit (--${Object.keys(limitFlags).join(", --")}) or --clear`);
+    const t = await rt.tenants.setOverrides(ctx.positionals[0]!, overrides, clear);
+    const shown = Object.keys(t.overrides).length ? Object.entries(t.overrides).map(([k, v]) => `${k}=${v}`).join(", ") : "none (plan limits apply)";
+    ctx.out.result(`Tenant ${t.id} (plan ${t.plan}) overrides: ${shown}.`, t);
+  });

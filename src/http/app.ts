@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import type { Authenticator } from "../auth/authenticate.ts";
+import type { Limits } from "../limits/setup.ts";
 import type { Logger } from "../log.ts";
 import { buildCatalogue } from "../mcp/server.ts";
 import type { Runtime } from "../runtime.ts";
@@ -11,15 +12,17 @@ import { healthRoutes, type Readiness } from "./health.ts";
 import { rpcCodes, rpcErrorResponse } from "./jsonrpc.ts";
 import { mcpRoute } from "./mcp-route.ts";
 import { accessLog } from "./middleware/access-log.ts";
+import { admit } from "./middleware/admit.ts";
 import { authenticate } from "./middleware/authenticate.ts";
+import { clientAddress } from "./client-address.ts";
 import { originGuard } from "./middleware/origin-guard.ts";
 import { readBody } from "./middleware/read-body.ts";
 
-export type AppDeps = { runtime: Runtime; log: Logger; readiness: Readiness; authenticator: Authenticator };
+export type AppDeps = { runtime: Runtime; log: Logger; readiness: Readiness; authenticator: Authenticator; limits: Limits };
 
-export function createApp({ runtime, log, readiness, authenticator }: AppDeps): Hono<AppEnv> {
+export function createApp({ runtime, log, readiness, authenticator, limits }: AppDeps): Hono<AppEnv> {
   const { config } = runtime;
-  const catalogue = buildCatalogue(config);
+  const catalogue = buildCatalogue(config, runtime.clock);
   const app = new Hono<AppEnv>();
 
   app.use("*", requestId({ headerName: "x-request-id" }));
@@ -33,9 +36,9 @@ export function createApp({ runtime, log, readiness, authenticator }: AppDeps): 
     await next();
   });
   app.use("/mcp", readBody(config.server.max_body_bytes));
-  app.use("/mcp", authenticate(authenticator));
-  // Seam: rate limiting, quotas and metering go here (after the tenant is known, before the MCP handler).
-  app.all("/mcp", mcpRoute({ runtime, catalogue, log }));
+  app.use("/mcp", authenticate({ authenticator, failures: limits.authFailures, failuresPerMinute: config.limits.auth_failures_per_minute, clientAddress: clientAddress(config) }));
+  app.use("/mcp", admit(limits.admission));
+  app.all("/mcp", mcpRoute({ runtime, catalogue, log, meter: limits.meter }));
 
   app.notFound((c) => c.json({ error: "not found", hint: "the MCP endpoint is POST /mcp" }, 404));
   app.onError((error, c) => {

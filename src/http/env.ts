@@ -1,5 +1,6 @@
 /** Typed context variables: each middleware sets one, later layers read it. */
 import type { Authenticated } from "../auth/authenticate.ts";
+import type { Plan } from "../config/schema.ts";
 import type { RpcId } from "./jsonrpc.ts";
 
 /** What the body parser learnt about the JSON-RPC message (for routing, logs and limits). */
@@ -10,5 +11,7 @@ export type AppEnv = {
     requestId: string;
     rpc: RpcInfo;
     auth: Authenticated;
+    /** The tenant's effective limits, set by admission. */
+    plan: Plan;
   };
 };

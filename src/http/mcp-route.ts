@@ -6,6 +6,8 @@
 import { createMcpHandler, isLegacyRequest, WebStandardStreamableHTTPServerTransport, type AuthInfo } from "@modelcontextprotocol/server";
 import type { Handler } from "hono";
 import type { Logger } from "../log.ts";
+import type { UsageMeter } from "../metering/usage-meter.ts";
+import { usageReport } from "../metering/usage-report.ts";
 import { buildServer, type Catalogue } from "../mcp/server.ts";
 import type { Runtime } from "../runtime.ts";
 import { DocumentStore } from "../store/tenant/documents.ts";
@@ -13,14 +15,13 @@ import { runWithTenant, type TenantContext } from "../tenancy/context.ts";
 import type { AppEnv } from "./env.ts";
 import { rpcCodes, rpcErrorResponse } from "./jsonrpc.ts";
 
-type Deps = { runtime: Runtime; catalogue: Catalogue; log: Logger };
+type Deps = { runtime: Runtime; catalogue: Catalogue; log: Logger; meter: UsageMeter };
 
 const contextOf = (authInfo: AuthInfo | undefined): TenantContext => (authInfo?.extra as { tenant: TenantContext }).tenant;
 
-export function mcpRoute({ runtime, catalogue, log }: Deps): Handler<AppEnv> {
+export function mcpRoute({ runtime, catalogue, log, meter }: Deps): Handler<AppEnv> {
   const onerror = (error: Error) => log.warn("mcp transport error", { error: error.message });
   const modern = createMcpHandler((sdk) => buildServer(catalogue, contextOf(sdk.authInfo)), { legacy: "reject", responseMode: "json", onerror });
-  const timeoutMs = runtime.config.server.request_timeout_ms;
 
   async function legacy(request: Request, parsedBody: unknown, authInfo: AuthInfo): Promise<Response> {
     const server = buildServer(catalogue, contextOf(authInfo));
@@ -36,6 +37,8 @@ export function mcpRoute({ runtime, catalogue, log }: Deps): Handler<AppEnv> {
 
   return async (c) => {
     const { principal, tenant } = c.get("auth");
+    const plan = c.get("plan");
+    const timeoutMs = Math.min(plan.request_timeout_ms, runtime.config.server.request_timeout_ms);
     const rpc = c.get("rpc");
     const requestId = c.get("requestId");
     const request = c.req.raw;
@@ -47,9 +50,12 @@ export function mcpRoute({ runtime, catalogue, log }: Deps): Handler<AppEnv> {
           requestId,
           tenant,
           principal,
-          store: new DocumentStore(db, runtime.clock),
+          store: new DocumentStore(db, runtime.clock, { maxDocuments: plan.max_documents, maxBytes: plan.max_storage_bytes }),
           signal: AbortSignal.any([deadline.signal, request.signal]),
           log: log.child({ request_id: requestId, tenant: tenant.id }),
+          meter: (event, n) => meter.add(tenant.id, event, n),
+          plan,
+          usage: async (month) => (await usageReport({ control: runtime.control, pricing: runtime.config.pricing, month, tenant: tenant.id, meter }))[0]!,
         };
         const authInfo: AuthInfo = { token: principal.subject, clientId: principal.subject, scopes: principal.scopes, extra: { tenant: ctx } };
         const work = runWithTenant(ctx, async () =>
@@ -57,7 +63,7 @@ export function mcpRoute({ runtime, catalogue, log }: Deps): Handler<AppEnv> {
         );
         const timedOut = new Promise<Response>((resolve) =>
           deadline.signal.addEventListener("abort", () =>
-            resolve(rpcErrorResponse(504, rpcCodes.timeout, `Request timed out after ${timeoutMs} ms (server.request_timeout_ms); the operation was cancelled`, { id: rpc.id })),
+            resolve(rpcErrorResponse(504, rpcCodes.timeout, `Request timed out after ${timeoutMs} ms (the plan's request_timeout_ms); the operation was cancelled`, { id: rpc.id })),
           ),
         );
         return Promise.race([work, timedOut]);

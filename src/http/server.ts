@@ -5,6 +5,7 @@ import { createLogger } from "../log.ts";
 import { openRuntime } from "../runtime.ts";
 import { raiseFdLimit } from "../tenancy/fd-limit.ts";
 import { Authenticator } from "../auth/authenticate.ts";
+import { createLimits } from "../limits/setup.ts";
 import { createApp } from "./app.ts";
 
 export type RunningServer = { url: string; port: number; finished: Promise<number>; stop(): Promise<void> };
@@ -16,7 +17,8 @@ export async function startServer(loaded: LoadedConfig): Promise<RunningServer> 
   const runtime = await openRuntime(loaded);
   const readiness = { draining: false };
   const authenticator = new Authenticator({ keys: runtime.keys, tenants: runtime.tenants, clock: runtime.clock });
-  const app = createApp({ runtime, log, readiness, authenticator });
+  const limits = createLimits(runtime, log);
+  const app = createApp({ runtime, log, readiness, authenticator, limits });
   const flushUsage = () => authenticator.flushUsage().catch((error) => log.warn("could not record key use", { error: String(error) }));
   const usageTimer = setInterval(flushUsage, 5_000);
   let inFlight = 0;
@@ -27,7 +29,7 @@ export async function startServer(loaded: LoadedConfig): Promise<RunningServer> 
     async fetch(request) {
       inFlight++;
       try {
-        return await app.fetch(request);
+        return await app.fetch(request, this);
       } finally {
         if (--inFlight === 0) idle?.();
       }
@@ -61,6 +63,7 @@ export async function startServer(loaded: LoadedConfig): Promise<RunningServer> 
       await server.stop(true);
       clearInterval(usageTimer);
       await flushUsage();
+      await limits.close();
       await runtime.close();
       log.info("stopped");
       resolveFinished(0);

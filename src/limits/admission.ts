@@ -46,8 +46,16 @@ export class Admission {
 
   async admit({ tenant, method, tool }: AdmissionRequest): Promise<Admitted | Denied> {
     const plan = effectivePlan(this.#config, tenant);
+    // The slot comes first, so a request refused for concurrency never spends rate-limit units.
+    const release = await this.#gate.acquire(tenant.id, plan.max_concurrency);
+    if (!release) {
+      return this.#deny(429, `Too many concurrent requests: tenant ${tenant.id} may have ${plan.max_concurrency} in flight; retry after 1 s`, { limit: plan.max_concurrency, concurrency: true, retryAfterSeconds: 1 }, { "retry-after": "1" });
+    }
+    const refused = (denied: Denied) => {
+      release();
+      return denied;
+    };
     const { limits } = this.#config;
-    const code = limits.error_code;
 
     if (method === "tools/call") {
       const month = monthOf(this.#clock());
@@ -56,55 +64,41 @@ export class Admission {
         this.#meter.add(tenant.id, events.quotaExceeded);
         const resets = nextMonthStart(month);
         const retryAfter = Math.max(1, Math.ceil((resets.getTime() - this.#clock()) / 1000));
-        return {
-          ok: false,
-          status: 429,
-          code,
-          message: `Monthly tool-call quota reached: ${used} of ${plan.monthly_tool_calls} calls used in ${month}; it resets at ${resets.toISOString()}`,
-          data: { quota: "monthly_tool_calls", limit: plan.monthly_tool_calls, used, resets_at: resets.toISOString(), retryAfterSeconds: retryAfter },
-          headers: { "retry-after": String(retryAfter) },
-        };
+        return refused(
+          this.#deny(
+            429,
+            `Monthly tool-call quota reached: ${used} of ${plan.monthly_tool_calls} calls used in ${month}; it resets at ${resets.toISOString()}`,
+            { quota: "monthly_tool_calls", limit: plan.monthly_tool_calls, used, resets_at: resets.toISOString(), retryAfterSeconds: retryAfter },
+            { "retry-after": String(retryAfter) },
+          ),
+        );
       }
     }
 
     const weight = this.weightOf(method, tool);
-    const decision = await this.#limiter.consume(tenant.id, plan.rate_limit_per_minute, limits.window_ms, weight);
+    const decision = await this.#limiter.consume(`t:${tenant.id}`, plan.rate_limit_per_minute, limits.window_ms, weight);
     const headers = rateLimitHeaders(decision, limits.window_ms);
     if (!decision.admitted) {
-      if (decision.unavailable) {
-        return { ok: false, status: 503, code, message: "Rate limiter unavailable; retry shortly", data: { retryAfterSeconds: 1 }, headers: { "retry-after": "1" } };
-      }
+      if (decision.unavailable) return refused({ ...this.#deny(503, "Rate limiter unavailable; retry shortly", { retryAfterSeconds: 1 }, { "retry-after": "1" }) });
       this.#meter.add(tenant.id, events.rateLimited);
       const never = !Number.isFinite(decision.retryAfterMs);
       const retryAfter = never ? null : Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
-      return {
-        ok: false,
-        status: 429,
-        code,
-        message: never
-          ? `This request costs ${weight} units, more than the tenant's whole limit of ${decision.limit} per ${limits.window_ms / 1000} s`
-          : `Rate limit exceeded: ${decision.limit} units per ${limits.window_ms / 1000} s for tenant ${tenant.id}; retry after ${retryAfter} s`,
-        data: { limit: decision.limit, windowSeconds: limits.window_ms / 1000, retryAfterSeconds: retryAfter },
-        headers: retryAfter === null ? headers : { ...headers, "retry-after": String(retryAfter) },
-      };
-    }
-
-    const release = await this.#gate.acquire(tenant.id, plan.max_concurrency);
-    if (!release) {
-      return {
-        ok: false,
-        status: 429,
-        code,
-        message: `Too many concurrent requests: tenant ${tenant.id} may have ${plan.max_concurrency} in flight; retry after 1 s`,
-        data: { limit: plan.max_concurrency, concurrency: true, retryAfterSeconds: 1 },
-        headers: { ...headers, "retry-after": "1" },
-      };
+      const message = never
+        ? `This request costs ${weight} units, more than the tenant's whole limit of ${decision.limit} per ${limits.window_ms / 1000} s`
+        : `Rate limit exceeded: ${decision.limit} units per ${limits.window_ms / 1000} s for tenant ${tenant.id}; retry after ${retryAfter} s`;
+      return refused(
+        this.#deny(429, message, { limit: decision.limit, windowSeconds: limits.window_ms / 1000, retryAfterSeconds: retryAfter }, retryAfter === null ? headers : { ...headers, "retry-after": String(retryAfter) }),
+      );
     }
     if (method === "tools/call") {
       this.#meter.add(tenant.id, events.toolCalls);
       if (tool) this.#meter.add(tenant.id, events.tool(tool));
     }
     return { ok: true, plan, headers, release };
+  }
+
+  #deny(status: number, message: string, data: Record<string, unknown>, headers: Record<string, string>): Denied {
+    return { ok: false, status, code: this.#config.limits.error_code, message, data, headers };
   }
 }
 

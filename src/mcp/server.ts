@@ -6,12 +6,14 @@ import { McpServer, ProtocolError, ProtocolErrorCode, ResourceNotFoundError, Res
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/server/validators/ajv";
 import type { Config } from "../config/schema.ts";
 import { AppError, publicMessage } from "../errors.ts";
+import { events } from "../metering/usage-meter.ts";
 import type { TenantContext } from "../tenancy/context.ts";
 import { version } from "../version.ts";
 import type { ToolDefinition } from "./tool.ts";
 import { createDocument } from "./tools/create-document.ts";
 import { deleteDocument } from "./tools/delete-document.ts";
 import { getDocument } from "./tools/get-document.ts";
+import { getUsageReport } from "./tools/get-usage-report.ts";
 import { listDocuments } from "./tools/list-documents.ts";
 import { searchDocuments } from "./tools/search-documents.ts";
 import { updateDocument } from "./tools/update-document.ts";
@@ -21,12 +23,12 @@ export type Catalogue = { tools: ToolDefinition[]; instructions: string; validat
 export const documentUriPrefix = "mcp-mt://documents/";
 
 /** Builds the tool catalogue once; limits from the config are baked into the schemas. */
-export function buildCatalogue(config: Config): Catalogue {
+export function buildCatalogue(config: Config, clock: () => number = Date.now): Catalogue {
   const limits = config.documents;
-  const tools = [createDocument(limits), getDocument(), listDocuments(limits), searchDocuments(limits), updateDocument(limits), deleteDocument()];
+  const tools = [createDocument(limits), getDocument(), listDocuments(limits), searchDocuments(limits), updateDocument(limits), deleteDocument(), getUsageReport(clock)];
   const instructions = [
     "mcp-mt gives this workspace a private document store with full-text search. Nobody outside the workspace can see its documents.",
-    "Tools: create_document, get_document, list_documents (newest first, cursor pagination, tag filter), search_documents (ranked full-text search with snippets), update_document (pass expected_version to avoid overwriting someone else's change), delete_document.",
+    "Tools: create_document, get_document, list_documents (newest first, cursor pagination, tag filter), search_documents (ranked full-text search with snippets), update_document (pass expected_version to avoid overwriting someone else's change), delete_document, get_usage_report (this workspace's usage, cost and remaining quotas).",
     `Documents are also resources at ${documentUriPrefix}{id}.`,
     `Limits: titles ${limits.max_title_chars} characters, content ${limits.max_content_bytes} bytes, ${limits.max_tags} tags, pages of at most ${limits.max_page_size}.`,
   ].join("\n");
@@ -71,6 +73,7 @@ async function callTool(tool: ToolDefinition, args: unknown, ctx: TenantContext)
     return { content: [{ type: "text", text: tool.text(result) }], structuredContent: result };
   } catch (error) {
     if (!(error instanceof AppError)) ctx.log.error("tool failed", { tool: tool.name, error: String(error) });
+    if (error instanceof AppError && error.code === "quota_exceeded") ctx.meter(events.quotaExceeded);
     return toolError(error instanceof AppError ? error.message : `${publicMessage(error)} (request ${ctx.requestId}); try again`);
   }
 }

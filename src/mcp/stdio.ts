@@ -2,7 +2,7 @@
  * MCP over stdio for local clients: authenticates once at start (an API key, or an operator naming a tenant
  * on the host), then serves the same tools as HTTP. stdout carries only protocol messages; logs go to stderr.
  */
-import { serveStdio } from "@modelcontextprotocol/server/stdio";
+import { serveStdio, StdioServerTransport } from "@modelcontextprotocol/server/stdio";
 import { Authenticator, type Authenticated } from "../auth/authenticate.ts";
 import { allScopes } from "../auth/scopes.ts";
 import { AppError, notFound } from "../errors.ts";
@@ -10,6 +10,10 @@ import { createLogger } from "../log.ts";
 import type { Runtime } from "../runtime.ts";
 import { DocumentStore } from "../store/tenant/documents.ts";
 import { runWithTenant, type TenantContext } from "../tenancy/context.ts";
+import { effectivePlan } from "../limits/plan.ts";
+import { createLimits } from "../limits/setup.ts";
+import { usageReport } from "../metering/usage-report.ts";
+import { AdmittingTransport } from "./admitting-transport.ts";
 import { buildCatalogue, buildServer } from "./server.ts";
 
 export type StdioCredential = { apiKey: string } | { tenantId: string };
@@ -20,27 +24,37 @@ export async function serveStdioSession(runtime: Runtime, credential: StdioCrede
   const authenticator = new Authenticator({ keys: runtime.keys, tenants: runtime.tenants, clock: runtime.clock });
   const auth = await authenticateOnce(runtime, authenticator, credential);
   await authenticator.flushUsage();
-  const catalogue = buildCatalogue(runtime.config);
+  const catalogue = buildCatalogue(runtime.config, runtime.clock);
   log.info("stdio session started", { tenant: auth.tenant.id, subject: auth.principal.subject });
-  return runtime.registry.use(auth.tenant.id, async (db) => {
+  const limits = createLimits(runtime, log);
+  const plan = effectivePlan(runtime.config, auth.tenant);
+  const result = await runtime.registry.use(auth.tenant.id, async (db) => {
     const ctx: TenantContext = {
       requestId: `stdio-${crypto.randomUUID()}`,
       tenant: auth.tenant,
       principal: auth.principal,
-      store: new DocumentStore(db, runtime.clock),
+      store: new DocumentStore(db, runtime.clock, { maxDocuments: plan.max_documents, maxBytes: plan.max_storage_bytes }),
       signal: new AbortController().signal,
       log,
+      meter: (event, n) => limits.meter.add(auth.tenant.id, event, n),
+      plan,
+      usage: async (month) => (await usageReport({ control: runtime.control, pricing: runtime.config.pricing, month, tenant: auth.tenant.id, meter: limits.meter }))[0]!,
     };
     const closed = new Promise<void>((resolve) => {
       process.stdin.once("end", resolve);
       process.stdin.once("close", resolve);
     });
-    const handle = runWithTenant(ctx, () => serveStdio(() => buildServer(catalogue, ctx), { onerror: (error) => log.warn("stdio transport error", { error: error.message }) }));
+    const transport = new AdmittingTransport(new StdioServerTransport(), limits.admission, () => auth.tenant);
+    const handle = runWithTenant(ctx, () =>
+      serveStdio(() => buildServer(catalogue, ctx), { transport, onerror: (error) => log.warn("stdio transport error", { error: error.message }) }),
+    );
     await closed;
     await handle.close();
     log.info("stdio session ended");
     return 0;
   });
+  await limits.close();
+  return result;
 }
 
 async function authenticateOnce(runtime: Runtime, authenticator: Authenticator, credential: StdioCredential): Promise<Authenticated> {

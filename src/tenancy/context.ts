@@ -1,7 +1,9 @@
 /** The tenant context of one request: who is calling, for which tenant, with that tenant's store only. */
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { Principal } from "../auth/principal.ts";
+import type { Plan } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
+import type { UsageRow } from "../metering/usage-report.ts";
 import type { TenantRow } from "../store/control/schema.ts";
 import type { DocumentStore } from "../store/tenant/documents.ts";
 
@@ -14,6 +16,12 @@ export type TenantContext = {
   /** Aborted when the request times out or the client goes away. */
   signal: AbortSignal;
   log: Logger;
+  /** Counts a usage event for this tenant (e.g. documents_created). */
+  meter(event: string, n?: number): void;
+  /** This tenant's effective limits. */
+  plan: Plan;
+  /** This tenant's own usage in a month (never another tenant's). */
+  usage(month: string): Promise<UsageRow>;
 };
 
 const storage = new AsyncLocalStorage<TenantContext>();

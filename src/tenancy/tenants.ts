@@ -2,7 +2,8 @@
 import { count, eq, sql } from "drizzle-orm";
 import { existsSync, statSync } from "node:fs";
 import type { KeyService, CreatedKey, KeyInfo } from "../auth/keys.ts";
-import type { Config } from "../config/schema.ts";
+import type { Config, Plan } from "../config/schema.ts";
+import { effectivePlan } from "../limits/plan.ts";
 import { AppError, invalidInput, notFound } from "../errors.ts";
 import type { ControlDatabase } from "../store/control/db.ts";
 import { apiKeys, tenants, type TenantRow } from "../store/control/schema.ts";
@@ -21,7 +22,7 @@ export type TenantInfo = {
   updated_at: string;
 };
 
-export type TenantDetail = TenantInfo & { database: { path: string; bytes: number; documents: number }; api_keys: KeyInfo[] };
+export type TenantDetail = TenantInfo & { limits: Plan; database: { path: string; bytes: number; documents: number }; api_keys: KeyInfo[] };
 
 export type TenantServiceOptions = { config: Config; control: ControlDatabase; registry: TenantRegistry; keys: KeyService; clock: () => number };
 
@@ -83,7 +84,8 @@ export class TenantService {
     const path = this.#o.registry.pathOf(id);
     const bytes = ["", "-wal"].reduce((sum, suffix) => sum + (existsSync(path + suffix) ? statSync(path + suffix).size : 0), 0);
     const docs = await this.#o.registry.use(id, async ({ db }) => (await db.select({ n: count() }).from(documents))[0]?.n ?? 0);
-    return { ...info, database: { path, bytes, documents: docs }, api_keys: await this.#o.keys.list(id) };
+    const limits = effectivePlan(this.#o.config, info);
+    return { ...info, limits, database: { path, bytes, documents: docs }, api_keys: await this.#o.keys.list(id) };
   }
 
   suspend = (id: string) => this.#setStatus(id, "suspended");
@@ -92,6 +94,14 @@ export class TenantService {
   async setPlan(id: string, plan: string): Promise<TenantInfo> {
     await this.#require(id);
     await this.#o.control.db.update(tenants).set({ plan: this.#plan(plan), updatedAt: this.#o.clock() }).where(eq(tenants.id, id));
+    return this.get(id);
+  }
+
+  /** Sets per-tenant limit overrides on top of the plan (`clear` first removes every existing one). */
+  async setOverrides(id: string, overrides: Record<string, number>, clear = false): Promise<TenantInfo> {
+    const row = await this.#require(id);
+    const merged = { ...(clear ? {} : row.overrides), ...overrides };
+    await this.#o.control.db.update(tenants).set({ overrides: merged, updatedAt: this.#o.clock() }).where(eq(tenants.id, id));
     return this.get(id);
   }
 

@@ -47,7 +47,7 @@ describe.each(variants)("%s", (_tenant, connect, era) => {
   test("negotiates the expected protocol revision and lists every tool with annotations", async () => {
     if (!client.label.startsWith("v1")) expect(client.protocolVersion()).toBe(era);
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(["create_document", "delete_document", "get_document", "list_documents", "search_documents", "update_document"]);
+    expect(tools.map((t) => t.name).sort()).toEqual(["create_document", "delete_document", "get_document", "get_usage_report", "list_documents", "search_documents", "update_document"]);
     expect(tools.find((t) => t.name === "get_document")!.annotations).toMatchObject({ readOnlyHint: true });
     expect(tools.find((t) => t.name === "delete_document")!.annotations).toMatchObject({ destructiveHint: true });
   });

@@ -1,5 +1,6 @@
 /** Bearer authentication and tenant resolution: 401 with WWW-Authenticate, 403 for a suspended tenant. */
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
+import type { InProcessRateLimiter } from "../../limits/rate-limiter.ts";
 import type { Authenticator } from "../../auth/authenticate.ts";
 import { looksLikeApiKey } from "../../auth/api-key.ts";
 import { AppError } from "../../errors.ts";
@@ -8,24 +9,43 @@ import { rpcCodes, rpcErrorResponse } from "../jsonrpc.ts";
 
 const credentialParams = ["access_token", "api_key", "apikey", "key", "token", "authorization"];
 
-export function authenticate(authenticator: Authenticator): MiddlewareHandler<AppEnv> {
+export type AuthenticateOptions = {
+  authenticator: Authenticator;
+  /** Failed attempts per client address, limited much more tightly than tenants' traffic. */
+  failures: InProcessRateLimiter;
+  failuresPerMinute: number;
+  clientAddress(c: Context<AppEnv>): string;
+};
+
+export function authenticate({ authenticator, failures, failuresPerMinute, clientAddress }: AuthenticateOptions): MiddlewareHandler<AppEnv> {
+  const key = (c: Context<AppEnv>) => `ip:${clientAddress(c)}`;
   return async (c, next) => {
     const id = c.get("rpc")?.id ?? null;
+    // An address that failed too often is refused before any credential is looked at.
+    if (failures.consumeNow(key(c), failuresPerMinute, 60_000, 0).remaining <= 0) {
+      const wait = failures.consumeNow(key(c), failuresPerMinute, 60_000, 1);
+      const retryAfter = String(Math.max(1, Math.ceil(wait.retryAfterMs / 1000)));
+      return rpcErrorResponse(429, rpcCodes.unauthorized, `Too many failed authentication attempts from this address; retry after ${retryAfter} s`, { id, headers: { "retry-after": retryAfter } });
+    }
+    const refuse = (message: string, credentialSent: boolean) => {
+      failures.consumeNow(key(c), failuresPerMinute, 60_000, 1);
+      return unauthorized(id, message, credentialSent);
+    };
     const url = new URL(c.req.url);
     for (const [name, value] of url.searchParams) {
       if (credentialParams.includes(name.toLowerCase()) || looksLikeApiKey(value)) {
-        return unauthorized(id, "credentials in the query string are refused (they end up in logs); send Authorization: Bearer <key>", true);
+        return refuse("credentials in the query string are refused (they end up in logs); send Authorization: Bearer <key>", true);
       }
     }
     const header = c.req.header("authorization");
-    if (!header) return unauthorized(id, "missing credentials: send Authorization: Bearer <API key>", false);
+    if (!header) return refuse("missing credentials: send Authorization: Bearer <API key>", false);
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!match) return unauthorized(id, "malformed Authorization header: expected Bearer <API key>", true);
+    if (!match) return refuse("malformed Authorization header: expected Bearer <API key>", true);
     try {
       c.set("auth", await authenticator.authenticate(match[1]!));
     } catch (error) {
       if (error instanceof AppError && error.code === "tenant_suspended") return rpcErrorResponse(403, rpcCodes.forbidden, error.message, { id });
-      if (error instanceof AppError && error.code === "unauthorized") return unauthorized(id, error.message, true);
+      if (error instanceof AppError && error.code === "unauthorized") return refuse(error.message, true);
       throw error;
     }
     await next();

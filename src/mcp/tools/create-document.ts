@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { Config } from "../../config/schema.ts";
+import { events } from "../../metering/usage-meter.ts";
 import { content, tags, title } from "../schemas.ts";
 import { defineTool } from "../tool.ts";
 
@@ -14,6 +15,7 @@ export const createDocument = (limits: Config["documents"]) =>
     annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
     async run(args, ctx) {
       const doc = await ctx.store.create({ title: args.title, content: args.content, tags: args.tags ?? [] });
+      ctx.meter(events.documentsCreated);
       return { id: doc.id, version: doc.version, created_at: doc.created_at };
     },
     text: (r) => `Created document ${r.id} (version ${r.version}).`,

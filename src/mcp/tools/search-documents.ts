@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { Config } from "../../config/schema.ts";
+import { events } from "../../metering/usage-meter.ts";
 import { pageSize } from "../schemas.ts";
 import { defineTool } from "../tool.ts";
 
@@ -22,6 +23,7 @@ export const searchDocuments = (limits: Config["documents"]) =>
     annotations: { readOnlyHint: true, idempotentHint: true, openWorldHint: false },
     async run(args, ctx) {
       const results = await ctx.store.search(args.query, args.limit ?? limits.default_page_size);
+      ctx.meter(events.searches);
       return { results, count: results.length };
     },
     text: (r) => (r.count === 0 ? "No matches." : r.results.map((h) => `- ${h.id}: ${h.title}\n  ${h.snippet.replaceAll("\n", " ")}`).join("\n")),

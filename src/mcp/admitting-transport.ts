@@ -1,0 +1,67 @@
+/**
+ * A transport wrapper that runs admission (rate limit, quota, concurrency) on every inbound request, so
+ * stdio answers over-limit requests with the same JSON-RPC error as HTTP, without reaching a tool.
+ */
+import type { JSONRPCMessage, MessageExtraInfo, Transport, TransportSendOptions } from "@modelcontextprotocol/server";
+import type { Admission } from "../limits/admission.ts";
+import type { TenantRow } from "../store/control/schema.ts";
+
+type RequestLike = { id?: string | number; method?: string; params?: { name?: unknown } };
+
+export class AdmittingTransport implements Transport {
+  readonly #inner: Transport;
+  readonly #admission: Admission;
+  readonly #tenant: () => TenantRow;
+  /** Release functions of admitted requests, by JSON-RPC id, called when their response goes out. */
+  readonly #inFlight = new Map<string | number, () => void>();
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: <T extends JSONRPCMessage>(message: T, extra?: MessageExtraInfo) => void;
+
+  constructor(inner: Transport, admission: Admission, tenant: () => TenantRow) {
+    this.#inner = inner;
+    this.#admission = admission;
+    this.#tenant = tenant;
+    inner.onclose = () => this.onclose?.();
+    inner.onerror = (error) => this.onerror?.(error);
+    inner.onmessage = (message, extra) => void this.#receive(message, extra);
+  }
+
+  async #receive(message: JSONRPCMessage, extra?: MessageExtraInfo): Promise<void> {
+    const request = message as RequestLike;
+    if (request.id === undefined || typeof request.method !== "string") return this.onmessage?.(message, extra);
+    const tool = request.method === "tools/call" && typeof request.params?.name === "string" ? request.params.name : null;
+    const result = await this.#admission.admit({ tenant: this.#tenant(), method: request.method, tool });
+    if (!result.ok) {
+      await this.#inner.send({ jsonrpc: "2.0", id: request.id, error: { code: result.code, message: result.message, data: result.data } } as JSONRPCMessage);
+      return;
+    }
+    this.#inFlight.set(request.id, result.release);
+    this.onmessage?.(message, extra);
+  }
+
+  start(): Promise<void> {
+    return this.#inner.start();
+  }
+
+  async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
+    const response = message as { id?: string | number; result?: unknown; error?: unknown };
+    if (response.id !== undefined && (response.result !== undefined || response.error !== undefined)) {
+      this.#inFlight.get(response.id)?.();
+      this.#inFlight.delete(response.id);
+    }
+    return this.#inner.send(message, options);
+  }
+
+  close(): Promise<void> {
+    for (const release of this.#inFlight.values()) release();
+    this.#inFlight.clear();
+    return this.#inner.close();
+  }
+
+  get sessionId() {
+    return this.#inner.sessionId;
+  }
+
+  setProtocolVersion = (version: string) => this.#inner.setProtocolVersion?.(version);
+}

@@ -93,6 +93,7 @@ const weights = z.record(z.string(), z.number().int().min(0));
 
 const limitsSchema = z
   .strictObject({
+    enabled: z.boolean().default(true).describe("Enforce rate limits, quotas and concurrency caps and meter usage. false: none of it (e.g. a private single-team install)."),
     window_ms: positiveInt.default(60_000).describe("Length of the sliding window that plans' rate_limit_per_minute applies to."),
     method_weights: weights
       .default({ "tools/call": 1, "resources/read": 1 })

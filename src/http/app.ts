@@ -12,7 +12,7 @@ import { healthRoutes, type Readiness } from "./health.ts";
 import { rpcCodes, rpcErrorResponse } from "./jsonrpc.ts";
 import { mcpRoute } from "./mcp-route.ts";
 import { accessLog } from "./middleware/access-log.ts";
-import { admit } from "./middleware/admit.ts";
+import { admit, unlimited } from "./middleware/admit.ts";
 import { authenticate } from "./middleware/authenticate.ts";
 import { clientAddress } from "./client-address.ts";
 import { originGuard } from "./middleware/origin-guard.ts";
@@ -37,7 +37,8 @@ export function createApp({ runtime, log, readiness, authenticator, limits }: Ap
   });
   app.use("/mcp", readBody(config.server.max_body_bytes));
   app.use("/mcp", authenticate({ authenticator, failures: limits.authFailures, failuresPerMinute: config.limits.auth_failures_per_minute, clientAddress: clientAddress(config) }));
-  app.use("/mcp", admit(limits.admission));
+  if (config.limits.enabled) app.use("/mcp", admit(limits.admission));
+  else app.use("/mcp", unlimited(config));
   app.all("/mcp", mcpRoute({ runtime, catalogue, log, meter: limits.meter }));
 
   app.notFound((c) => c.json({ error: "not found", hint: "the MCP endpoint is POST /mcp" }, 404));

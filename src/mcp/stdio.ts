@@ -44,7 +44,8 @@ export async function serveStdioSession(runtime: Runtime, credential: StdioCrede
       process.stdin.once("end", resolve);
       process.stdin.once("close", resolve);
     });
-    const transport = new AdmittingTransport(new StdioServerTransport(), limits.admission, () => auth.tenant);
+    const stdio = new StdioServerTransport();
+    const transport = runtime.config.limits.enabled ? new AdmittingTransport(stdio, limits.admission, () => auth.tenant) : stdio;
     const handle = runWithTenant(ctx, () =>
       serveStdio(() => buildServer(catalogue, ctx), { transport, onerror: (error) => log.warn("stdio transport error", { error: error.message }) }),
     );

@@ -1,6 +1,8 @@
 /** Rate limits, quotas and the concurrency cap on the HTTP path: 429 with Retry-After and RateLimit headers. */
 import type { MiddlewareHandler } from "hono";
+import type { Config } from "../../config/schema.ts";
 import type { Admission } from "../../limits/admission.ts";
+import { effectivePlan } from "../../limits/plan.ts";
 import type { AppEnv } from "../env.ts";
 import { rpcErrorResponse } from "../jsonrpc.ts";
 
@@ -16,5 +18,13 @@ export function admit(admission: Admission): MiddlewareHandler<AppEnv> {
       result.release();
     }
     for (const [name, value] of Object.entries(result.headers)) c.res.headers.set(name, value);
+  };
+}
+
+/** With limits.enabled = false: no limits and no metering; the request still runs under the plan's timeout. */
+export function unlimited(config: Config): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    c.set("plan", effectivePlan(config, c.get("auth").tenant));
+    await next();
   };
 }

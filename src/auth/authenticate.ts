@@ -6,6 +6,7 @@ import { AppError } from "../errors.ts";
 import type { TenantRow } from "../store/control/schema.ts";
 import type { TenantService } from "../tenancy/tenants.ts";
 import type { KeyService } from "./keys.ts";
+import { JwtVerifier, looksLikeJwt } from "./jwt.ts";
 import type { Principal } from "./principal.ts";
 import type { Scope } from "./scopes.ts";
 
@@ -22,10 +23,13 @@ export class Authenticator {
   /** Key id → last time it was used, flushed to the control plane in batches. */
   #uses = new Map<string, number>();
 
-  constructor(options: { keys: KeyService; tenants: TenantService; clock: () => number }) {
+  readonly #jwt: JwtVerifier | null;
+
+  constructor(options: { keys: KeyService; tenants: TenantService; clock: () => number; jwt?: JwtVerifier | null }) {
     this.#keys = options.keys;
     this.#tenants = options.tenants;
     this.#clock = options.clock;
+    this.#jwt = options.jwt ?? null;
   }
 
   /** Throws unauthorized (401) or tenant_suspended (403). */
@@ -49,14 +53,27 @@ export class Authenticator {
 
   async #verify(credential: string, now: number): Promise<Authenticated> {
     this.#cache.delete(credential);
+    if (this.#jwt && looksLikeJwt(credential)) return this.#remember(credential, await this.#verifyToken(this.#jwt, credential), now);
     const key = await this.#keys.verify(credential);
     const tenant = await this.#tenants.find(key.tenantId);
     // A removed tenant's keys are gone with it; a race with removal still ends here.
     if (!tenant) throw new AppError("unauthorized", "invalid API key");
     const value: Authenticated = { principal: { tenantId: tenant.id, subject: key.id, kind: "api_key", scopes: key.scopes as Scope[] }, tenant };
-    const until = Math.min(now + cacheTtlMs, key.expiresAt ?? Number.POSITIVE_INFINITY);
+    return this.#remember(credential, value, now, key.expiresAt);
+  }
+
+  async #verifyToken(jwt: JwtVerifier, token: string): Promise<Authenticated & { expiresAt: number }> {
+    const verified = await jwt.verify(token);
+    const tenant = await this.#tenants.find(verified.tenantId).catch(() => null);
+    if (!tenant) throw new AppError("unauthorized", "invalid token: its tenant does not exist");
+    return { principal: { tenantId: tenant.id, subject: verified.subject, kind: "jwt", scopes: verified.scopes }, tenant, expiresAt: verified.expiresAt };
+  }
+
+  #remember(credential: string, value: Authenticated & { expiresAt?: number }, now: number, expiresAt: number | null = value.expiresAt ?? null): Authenticated {
+    const result: Authenticated = { principal: value.principal, tenant: value.tenant };
+    const until = Math.min(now + cacheTtlMs, expiresAt ?? Number.POSITIVE_INFINITY);
     if (this.#cache.size >= cacheMax) this.#cache.delete(this.#cache.keys().next().value!);
-    this.#cache.set(credential, { value, until });
-    return value;
+    this.#cache.set(credential, { value: result, until });
+    return result;
   }
 }

@@ -5,6 +5,6 @@ export type Principal = {
   tenantId: string;
   /** API key id, or a token subject. */
   subject: string;
-  kind: "api_key" | "operator";
+  kind: "api_key" | "jwt" | "operator";
   scopes: Scope[];
 };

@@ -130,6 +130,18 @@ export const commands: CommandSpec[] = [
     handler: async () => (await key()).keyRevoke,
   },
   {
+    path: ["token", "issue"],
+    summary: "Issue an HS256 JWT for a tenant (needs auth.jwt with a shared secret); prints the token alone",
+    args: [{ name: "tenant", required: true }],
+    options: {
+      scopes: { type: "string", description: "Comma-separated scopes (default: all)", placeholder: "LIST" },
+      ttl: { type: "string", description: "Lifetime, e.g. 15m, 12h, 30d (default 1h)", placeholder: "DURATION" },
+      subject: { type: "string", description: "The token's sub (who it is for)", placeholder: "SUB" },
+    },
+    examples: ["MCP_MT_AUTH_JWT_SECRET=… mcp-mt token issue acme --scopes documents:read --ttl 12h --subject alice@acme.example"],
+    handler: async () => (await import("./token.ts")).tokenIssue,
+  },
+  {
     path: ["migrate"],
     summary: "Bring every tenant database to the current schema, reporting per tenant",
     options: { "dry-run": { type: "boolean", description: "Only report what would be applied" } },

@@ -6,6 +6,10 @@ import type { Handler } from "./spec.ts";
 
 export const configCheck: Handler = async (ctx) => {
   const loaded = configFrom(ctx);
+  const jwt = loaded.config.auth.jwt;
+  const jwtMode = jwt.secret ? "HS256 secret from MCP_MT_AUTH_JWT_SECRET" : jwt.secret_file ? `HS256 secret from ${jwt.secret_file}` : jwt.jwks_url ? `JWKS ${jwt.jwks_url}` : jwt.jwks_file ? `JWKS file ${jwt.jwks_file}` : "off (API keys only)";
+  // Never print a secret: the effective config shows that one is set, not what it is.
+  if (jwt.secret) jwt.secret = "(set, redacted)";
   const source = loaded.source.kind === "file" ? `${loaded.source.path} (from ${loaded.source.via === "flag" ? "--config" : loaded.source.via === "env" ? "MCP_MT_CONFIG" : "the working directory"})` : "built-in defaults (no config file)";
   const pepper = loaded.secrets.pepper ? "from MCP_MT_AUTH_PEPPER" : loaded.config.auth.pepper_file ? `from ${loaded.config.auth.pepper_file}` : `${loaded.config.data.dir}/pepper (generated on first start)`;
   const human = [
@@ -13,11 +17,12 @@ export const configCheck: Handler = async (ctx) => {
     `Source: ${source}`,
     loaded.envOverrides.length ? `Environment overrides: ${loaded.envOverrides.join(", ")}` : "Environment overrides: none",
     `Key-hash pepper: ${pepper}`,
+    `JWT bearer tokens: ${jwtMode}`,
     "Encryption at rest: off (no master key configured)",
     "",
     stringify(loaded.config),
   ].join("\n");
-  ctx.out.result(human, { valid: true, source: loaded.source, env_overrides: loaded.envOverrides, secrets: { pepper: pepper }, config: loaded.config });
+  ctx.out.result(human, { valid: true, source: loaded.source, env_overrides: loaded.envOverrides, secrets: { pepper, jwt: jwtMode }, config: loaded.config });
 };
 
 export const configExample: Handler = async (ctx) => {

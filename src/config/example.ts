@@ -27,10 +27,21 @@ export function renderExample(): string {
       continue;
     }
     out.push(`# ${description}`, `[${section}]`);
+    const subsections: [string, typeof schema][] = [];
     for (const [key, field] of Object.entries(shapeOf(schema)!)) {
+      if (shapeOf(field)) {
+        subsections.push([key, field]);
+        continue;
+      }
       out.push(`# ${unwrap(field).description}`, tomlLine(key, defaults[section]![key]));
     }
     out.push("");
+    for (const [key, sub] of subsections) {
+      const values = defaults[section]![key] as Record<string, unknown>;
+      out.push(`# ${unwrap(sub).description}`, `[${section}.${key}]`);
+      for (const [name, field] of Object.entries(shapeOf(sub)!)) out.push(`# ${unwrap(field).description}`, tomlLine(name, values[name]));
+      out.push("");
+    }
   }
   return out.join("\n");
 }

@@ -43,6 +43,11 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
       throw error;
     }
   }
+  const jwtSection = (raw.auth as { jwt?: { secret?: unknown } } | undefined)?.jwt;
+  if (jwtSection?.secret !== undefined && jwtSection.secret !== "") {
+    const where = locateKey(text, ["auth", "jwt", "secret"]);
+    throw new AppError("config_invalid", `${label}${where ? `:${where}` : ""}: auth.jwt.secret: secrets are not read from the config file; set MCP_MT_AUTH_JWT_SECRET or auth.jwt.secret_file`);
+  }
   const envOverrides = applyEnv(raw, env);
   if (options.dataDir) setPath(raw, ["data", "dir"], options.dataDir);
   const parsed = configSchema.safeParse(raw);

@@ -80,8 +80,26 @@ const documentsSchema = z
   })
   .describe("Document limits applied to every tool input.");
 
+const jwtSchema = z
+  .strictObject({
+    secret: z.string().default("").describe("Shared HS256 secret. Only from MCP_MT_AUTH_JWT_SECRET (never in this file); or use secret_file."),
+    secret_file: z.string().default("").describe("File holding the shared HS256 secret (at least 32 bytes)."),
+    jwks_url: z.string().default("").describe("JWKS URL of your identity provider (RS256, ES256, EdDSA keys); fetched on demand, cached, time-boxed."),
+    jwks_file: z.string().default("").describe("A static JWKS file instead of jwks_url."),
+    issuer: z.string().default("").describe("Required `iss` of every token. Required when JWT is enabled."),
+    audience: z.string().default("").describe("Required `aud`. Empty: this server's MCP resource URL (<public_url>/mcp)."),
+    algorithms: z.array(z.enum(["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA"])).default([]).describe("Accepted algorithms (never none). Empty: HS256 with a secret, RS256/ES256/EdDSA with JWKS."),
+    clock_tolerance: z.number().int().min(0).max(300).default(30).describe("Seconds of clock skew tolerated on exp/nbf/iat."),
+    tenant_claim: z.string().min(1).default("tenant_id").describe("Claim naming the tenant."),
+    scope_claim: z.string().min(1).default("scope").describe("Claim with the scopes: a space-separated string (scope) or an array (scp, scopes)."),
+    authorization_servers: z.array(z.string()).default([]).describe("Authorization servers listed in the protected-resource metadata. Empty: the issuer."),
+  })
+  .describe("JWT / OAuth bearer tokens (enabled when a secret, secret_file, jwks_url or jwks_file is set).");
+
 const authSchema = z
   .strictObject({
+    filter_tools_by_scope: z.boolean().default(true).describe("List only the tools the caller's scopes allow."),
+    jwt: jwtSchema.prefault({}),
     pepper_file: z
       .string()
       .default("")

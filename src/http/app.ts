@@ -14,6 +14,8 @@ import { mcpRoute } from "./mcp-route.ts";
 import { accessLog } from "./middleware/access-log.ts";
 import { admit, unlimited } from "./middleware/admit.ts";
 import { authenticate } from "./middleware/authenticate.ts";
+import { authorize } from "./middleware/authorize.ts";
+import { challenges, wellKnownRoutes } from "./well-known.ts";
 import { clientAddress } from "./client-address.ts";
 import { originGuard } from "./middleware/origin-guard.ts";
 import { readBody } from "./middleware/read-body.ts";
@@ -30,13 +32,17 @@ export function createApp({ runtime, log, readiness, authenticator, limits }: Ap
   app.use("*", secureHeaders({ crossOriginResourcePolicy: "same-origin", xFrameOptions: "DENY" }));
   app.use("*", originGuard(config));
   app.route("/", healthRoutes(runtime, readiness));
+  app.route("/", wellKnownRoutes(config));
+  const challenge = challenges(config);
+  const toolScopes = new Map(catalogue.tools.map((tool) => [tool.name, tool.scope]));
 
   app.use("/mcp", async (c, next) => {
     if (readiness.draining) return rpcErrorResponse(503, rpcCodes.serverError, "server is shutting down; retry shortly", { headers: { "retry-after": "1" } });
     await next();
   });
   app.use("/mcp", readBody(config.server.max_body_bytes));
-  app.use("/mcp", authenticate({ authenticator, failures: limits.authFailures, failuresPerMinute: config.limits.auth_failures_per_minute, clientAddress: clientAddress(config) }));
+  app.use("/mcp", authenticate({ authenticator, failures: limits.authFailures, failuresPerMinute: config.limits.auth_failures_per_minute, clientAddress: clientAddress(config), challenges: challenge }));
+  app.use("/mcp", authorize(toolScopes, challenge, () => undefined));
   if (config.limits.enabled) app.use("/mcp", admit(limits.admission));
   else app.use("/mcp", unlimited(config));
   app.all("/mcp", mcpRoute({ runtime, catalogue, log, meter: limits.meter }));

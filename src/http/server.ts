@@ -5,6 +5,7 @@ import { createLogger } from "../log.ts";
 import { openRuntime } from "../runtime.ts";
 import { raiseFdLimit } from "../tenancy/fd-limit.ts";
 import { Authenticator } from "../auth/authenticate.ts";
+import { JwtVerifier } from "../auth/jwt.ts";
 import { createLimits } from "../limits/setup.ts";
 import { createApp } from "./app.ts";
 
@@ -16,7 +17,7 @@ export async function startServer(loaded: LoadedConfig): Promise<RunningServer> 
   const fdLimit = raiseFdLimit();
   const runtime = await openRuntime(loaded);
   const readiness = { draining: false };
-  const authenticator = new Authenticator({ keys: runtime.keys, tenants: runtime.tenants, clock: runtime.clock });
+  const authenticator = new Authenticator({ keys: runtime.keys, tenants: runtime.tenants, clock: runtime.clock, jwt: JwtVerifier.fromConfig(runtime.config) });
   const limits = createLimits(runtime, log);
   const app = createApp({ runtime, log, readiness, authenticator, limits });
   const flushUsage = () => authenticator.flushUsage().catch((error) => log.warn("could not record key use", { error: String(error) }));
@@ -39,6 +40,8 @@ export async function startServer(loaded: LoadedConfig): Promise<RunningServer> 
     development: false,
   });
   const port = server.port ?? config.server.port;
+  // With port 0 the OS chose one: everything that names our URL (metadata, audience) uses the real one.
+  config.server.port = port;
   const url = mcpEndpoint(config, port);
   const tenantCount = (await runtime.tenants.list()).length;
   const lines = [`mcp-mt listening on ${url}`, `data directory: ${config.data.dir}`];

@@ -18,7 +18,7 @@ import { listDocuments } from "./tools/list-documents.ts";
 import { searchDocuments } from "./tools/search-documents.ts";
 import { updateDocument } from "./tools/update-document.ts";
 
-export type Catalogue = { tools: ToolDefinition[]; instructions: string; validator: AjvJsonSchemaValidator; pageSize: number };
+export type Catalogue = { tools: ToolDefinition[]; instructions: string; validator: AjvJsonSchemaValidator; pageSize: number; filterByScope: boolean };
 
 export const documentUriPrefix = "mcp-mt://documents/";
 
@@ -32,7 +32,7 @@ export function buildCatalogue(config: Config, clock: () => number = Date.now): 
     `Documents are also resources at ${documentUriPrefix}{id}.`,
     `Limits: titles ${limits.max_title_chars} characters, content ${limits.max_content_bytes} bytes, ${limits.max_tags} tags, pages of at most ${limits.max_page_size}.`,
   ].join("\n");
-  return { tools, instructions, validator: new AjvJsonSchemaValidator(), pageSize: limits.default_page_size };
+  return { tools, instructions, validator: new AjvJsonSchemaValidator(), pageSize: limits.default_page_size, filterByScope: config.auth.filter_tools_by_scope };
 }
 
 /** A server for one request (HTTP) or one connection (stdio), bound to one tenant context. */
@@ -53,6 +53,8 @@ export function buildServer(catalogue: Catalogue, ctx: TenantContext): McpServer
     },
   );
   for (const tool of catalogue.tools) {
+    // A caller sees only the tools its scopes allow (auth.filter_tools_by_scope).
+    if (catalogue.filterByScope && !ctx.principal.scopes.includes(tool.scope)) continue;
     server.registerTool(
       tool.name,
       { title: tool.title, description: tool.description, inputSchema: tool.input, outputSchema: tool.output, annotations: tool.annotations },

@@ -4,6 +4,7 @@
  */
 import { serveStdio, StdioServerTransport } from "@modelcontextprotocol/server/stdio";
 import { Authenticator, type Authenticated } from "../auth/authenticate.ts";
+import { JwtVerifier } from "../auth/jwt.ts";
 import { allScopes } from "../auth/scopes.ts";
 import { AppError, notFound } from "../errors.ts";
 import { createLogger } from "../log.ts";
@@ -21,7 +22,7 @@ export type StdioCredential = { apiKey: string } | { tenantId: string };
 /** Serves until stdin closes; resolves with the exit code. */
 export async function serveStdioSession(runtime: Runtime, credential: StdioCredential): Promise<number> {
   const log = createLogger(runtime.config.log, { transport: "stdio" });
-  const authenticator = new Authenticator({ keys: runtime.keys, tenants: runtime.tenants, clock: runtime.clock });
+  const authenticator = new Authenticator({ keys: runtime.keys, tenants: runtime.tenants, clock: runtime.clock, jwt: JwtVerifier.fromConfig(runtime.config) });
   const auth = await authenticateOnce(runtime, authenticator, credential);
   await authenticator.flushUsage();
   const catalogue = buildCatalogue(runtime.config, runtime.clock);

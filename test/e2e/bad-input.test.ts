@@ -82,7 +82,7 @@ const cases: Case[] = [
   { name: 'FTS5 query `"`', ...bodyOf(call("search_documents", { query: '"' })), status: 200, toolError: true, message: "query has no searchable words: use letters or digits" },
   { name: "a cursor we never issued", ...bodyOf(call("list_documents", { cursor: "garbage" })), status: 200, toolError: true, message: /cursor is not one this server returned/ },
   { name: "update with nothing to change", ...bodyOf(call("update_document", { id: "doc_x" })), status: 200, toolError: true, message: /nothing to update/ },
-  { name: "missing key", ...bodyOf(modernList), key: null, status: 401, code: -32001, message: /missing credentials/, wwwAuthenticate: 'Bearer realm="mcp-mt"' },
+  { name: "missing key", ...bodyOf(modernList), key: null, status: 401, code: -32001, message: /missing credentials/, wwwAuthenticate: /^Bearer resource_metadata="http:\/\/127\.0\.0\.1:\d+\/\.well-known\/oauth-protected-resource\/mcp", scope="documents:read documents:write usage:read"$/ },
   { name: "malformed key", ...bodyOf(modernList), key: "mcpmt_not-a-key", status: 401, code: -32001, message: "Unauthorized: invalid API key", wwwAuthenticate: /error="invalid_token"/ },
   { name: "key with a typo (checksum)", ...bodyOf(modernList), key: "TYPO", status: 401, code: -32001, message: "Unauthorized: invalid API key", wwwAuthenticate: /error="invalid_token"/ },
   { name: "revoked key", ...bodyOf(modernList), key: "REVOKED", status: 401, code: -32001, message: /is revoked/, wwwAuthenticate: /error="invalid_token"/ },

@@ -5,6 +5,7 @@ import type { Authenticator } from "../../auth/authenticate.ts";
 import { looksLikeApiKey } from "../../auth/api-key.ts";
 import { AppError } from "../../errors.ts";
 import type { AppEnv } from "../env.ts";
+import type { Challenges } from "../well-known.ts";
 import { rpcCodes, rpcErrorResponse } from "../jsonrpc.ts";
 
 const credentialParams = ["access_token", "api_key", "apikey", "key", "token", "authorization"];
@@ -15,9 +16,10 @@ export type AuthenticateOptions = {
   failures: InProcessRateLimiter;
   failuresPerMinute: number;
   clientAddress(c: Context<AppEnv>): string;
+  challenges: Challenges;
 };
 
-export function authenticate({ authenticator, failures, failuresPerMinute, clientAddress }: AuthenticateOptions): MiddlewareHandler<AppEnv> {
+export function authenticate({ authenticator, failures, failuresPerMinute, clientAddress, challenges }: AuthenticateOptions): MiddlewareHandler<AppEnv> {
   const key = (c: Context<AppEnv>) => `ip:${clientAddress(c)}`;
   return async (c, next) => {
     const id = c.get("rpc")?.id ?? null;
@@ -29,7 +31,7 @@ export function authenticate({ authenticator, failures, failuresPerMinute, clien
     }
     const refuse = (message: string, credentialSent: boolean) => {
       failures.consumeNow(key(c), failuresPerMinute, 60_000, 1);
-      return unauthorized(id, message, credentialSent);
+      return rpcErrorResponse(401, rpcCodes.unauthorized, `Unauthorized: ${message}`, { id, headers: { "www-authenticate": challenges.unauthorized(credentialSent ? message : null) } });
     };
     const url = new URL(c.req.url);
     for (const [name, value] of url.searchParams) {
@@ -50,9 +52,4 @@ export function authenticate({ authenticator, failures, failuresPerMinute, clien
     }
     await next();
   };
-}
-
-function unauthorized(id: string | number | null, message: string, credentialSent: boolean): Response {
-  const challenge = credentialSent ? `Bearer realm="mcp-mt", error="invalid_token", error_description="${message.replaceAll('"', "'")}"` : 'Bearer realm="mcp-mt"';
-  return rpcErrorResponse(401, rpcCodes.unauthorized, `Unauthorized: ${message}`, { id, headers: { "www-authenticate": challenge } });
 }

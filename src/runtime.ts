@@ -1,4 +1,6 @@
 /** Wires the services every entry point shares (CLI, HTTP server, stdio) from a loaded config. */
+import { userInfo } from "node:os";
+import { AuditLog } from "./audit/audit-log.ts";
 import { KeyService } from "./auth/keys.ts";
 import { resolvePepper } from "./auth/pepper.ts";
 import type { LoadedConfig } from "./config/load.ts";
@@ -11,6 +13,9 @@ import { TenantService } from "./tenancy/tenants.ts";
 
 export type Runtime = {
   config: Config;
+  audit: AuditLog;
+  /** Who acts through this runtime's services, as the audit log records it (e.g. operator:alice). */
+  actor: string;
   control: ControlDatabase;
   registry: TenantRegistry;
   keys: KeyService;
@@ -26,16 +31,19 @@ export const sqliteOptions = (config: Config): SqliteOptions => ({
 });
 
 /** Opens the control plane (migrating it) and builds the services on top. */
-export async function openRuntime(loaded: LoadedConfig, clock: () => number = Date.now): Promise<Runtime> {
+export async function openRuntime(loaded: LoadedConfig, clock: () => number = Date.now, actor = operatorActor()): Promise<Runtime> {
   const { config } = loaded;
   const control = await openControl(config.data.dir, sqliteOptions(config));
   const pepper = resolvePepper({ fromEnv: loaded.secrets.pepper, file: config.auth.pepper_file, dataDir: config.data.dir });
   const registry = new TenantRegistry({ dataDir: config.data.dir, maxOpen: config.tenancy.max_open_tenants, sqlite: sqliteOptions(config) });
-  const keys = new KeyService({ control, pepper, clock });
-  const tenants = new TenantService({ config, control, registry, keys, clock });
+  const audit = new AuditLog({ control, clock });
+  const keys = new KeyService({ control, pepper, clock, audit, actor });
+  const tenants = new TenantService({ config, control, registry, keys, clock, audit, actor });
   const migrations = new MigrationService({ control, registry });
   return {
     config,
+    audit,
+    actor,
     control,
     registry,
     keys,
@@ -47,4 +55,13 @@ export async function openRuntime(loaded: LoadedConfig, clock: () => number = Da
       control.client.close();
     },
   };
+}
+
+/** The operator running a CLI command, for the audit log. */
+export function operatorActor(): string {
+  try {
+    return `operator:${userInfo().username}`;
+  } catch {
+    return "operator";
+  }
 }

@@ -1,12 +1,14 @@
 /** API keys: create (shown once), list, revoke, and verify a presented key by id lookup + keyed hash. */
 import { and, desc, eq } from "drizzle-orm";
+import type { AuditLog } from "../audit/audit-log.ts";
 import { AppError, notFound } from "../errors.ts";
 import type { ControlDatabase } from "../store/control/db.ts";
 import { apiKeys, tenants, type ApiKeyRow } from "../store/control/schema.ts";
 import { displayPrefix, generateApiKey, hashApiKey, hashesEqual, parseApiKey } from "./api-key.ts";
 import { defaultScopes, type Scope } from "./scopes.ts";
 
-export type KeyState = "active" | "expired" | "revoked";
+/** rotated: replaced by `key rotate`, still accepted until its grace period (expires_at) ends. */
+export type KeyState = "active" | "rotated" | "expired" | "revoked";
 
 export type KeyInfo = {
   id: string;
@@ -19,11 +21,12 @@ export type KeyInfo = {
   expires_at: string | null;
   revoked_at: string | null;
   last_used_at: string | null;
+  replaced_by: string | null;
 };
 
 export type CreatedKey = KeyInfo & { api_key: string };
 
-export type KeyServiceOptions = { control: ControlDatabase; pepper: string; clock: () => number };
+export type KeyServiceOptions = { control: ControlDatabase; pepper: string; clock: () => number; audit: AuditLog; actor: string };
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -31,11 +34,15 @@ export class KeyService {
   readonly #control: ControlDatabase;
   readonly #pepper: string;
   readonly #clock: () => number;
+  readonly #audit: AuditLog;
+  readonly #actor: string;
 
   constructor(options: KeyServiceOptions) {
     this.#control = options.control;
     this.#pepper = options.pepper;
     this.#clock = options.clock;
+    this.#audit = options.audit;
+    this.#actor = options.actor;
   }
 
   /** The statement inserting a new key (so tenant creation can batch it atomically) and the key itself. */
@@ -52,6 +59,7 @@ export class KeyService {
       expiresAt: options.expiresAt ?? null,
       revokedAt: null,
       lastUsedAt: null,
+      replacedBy: null,
     };
     return { insert: this.#control.db.insert(apiKeys).values(row), created: { ...this.describe(row), api_key: key } };
   }
@@ -62,6 +70,7 @@ export class KeyService {
     if (tenant.length === 0) throw notFound(`tenant ${tenantId} does not exist`);
     const { insert, created } = this.prepare(tenantId, options);
     await insert;
+    await this.#audit.append({ actor: this.#actor, tenantId, action: "key.created", target: created.id, details: { label: created.label, scopes: created.scopes, expires_at: created.expires_at } });
     return created;
   }
 
@@ -81,6 +90,7 @@ export class KeyService {
     if (row.revokedAt === null) {
       row.revokedAt = this.#clock();
       await this.#control.db.update(apiKeys).set({ revokedAt: row.revokedAt }).where(and(eq(apiKeys.id, keyId)));
+      await this.#audit.append({ actor: this.#actor, tenantId: row.tenantId, action: "key.revoked", target: keyId });
     }
     return this.describe(row);
   }
@@ -92,7 +102,8 @@ export class KeyService {
     if (!parsed) throw refused;
     const [row] = await this.#control.db.select().from(apiKeys).where(eq(apiKeys.id, parsed.id));
     if (!row || !hashesEqual(row.hash, hashApiKey(parsed.key, this.#pepper))) throw refused;
-    if (this.stateOf(row) !== "active") throw new AppError("unauthorized", `API key ${row.prefix} is ${this.stateOf(row)}`);
+    const state = this.stateOf(row);
+    if (state !== "active" && state !== "rotated") throw new AppError("unauthorized", `API key ${row.prefix} is ${state}`);
     return row;
   }
 
@@ -107,7 +118,23 @@ export class KeyService {
   stateOf(row: ApiKeyRow): KeyState {
     if (row.revokedAt !== null && row.revokedAt <= this.#clock()) return "revoked";
     if (row.expiresAt !== null && row.expiresAt <= this.#clock()) return "expired";
-    return "active";
+    return row.replacedBy ? "rotated" : "active";
+  }
+
+  /**
+   * Issues a replacement with the same tenant, scopes and label; the old key keeps working for `graceMs`
+   * (never longer than it would have anyway), then is refused. Both changes are one atomic batch.
+   */
+  async rotate(keyId: string, graceMs: number): Promise<{ created: CreatedKey; old: KeyInfo }> {
+    const [row] = await this.#control.db.select().from(apiKeys).where(eq(apiKeys.id, keyId));
+    if (!row) throw notFound(`key ${keyId} does not exist`);
+    const state = this.stateOf(row);
+    if (state !== "active") throw new AppError("conflict", `key ${keyId} is ${state}; only an active key can be rotated`);
+    const { insert, created } = this.prepare(row.tenantId, { label: row.label, scopes: row.scopes as Scope[], expiresAt: row.expiresAt });
+    const graceEnd = Math.min(this.#clock() + graceMs, row.expiresAt ?? Number.POSITIVE_INFINITY);
+    await this.#control.db.batch([insert, this.#control.db.update(apiKeys).set({ expiresAt: graceEnd, replacedBy: created.id }).where(eq(apiKeys.id, keyId))]);
+    await this.#audit.append({ actor: this.#actor, tenantId: row.tenantId, action: "key.rotated", target: keyId, details: { new_key: created.id, old_key_valid_until: new Date(graceEnd).toISOString() } });
+    return { created, old: this.describe({ ...row, expiresAt: graceEnd, replacedBy: created.id }) };
   }
 
   describe(row: ApiKeyRow): KeyInfo {
@@ -122,6 +149,7 @@ export class KeyService {
       expires_at: iso(row.expiresAt),
       revoked_at: iso(row.revokedAt),
       last_used_at: iso(row.lastUsedAt),
+      replaced_by: row.replacedBy,
     };
   }
 }

@@ -8,3 +8,6 @@ export type Principal = {
   kind: "api_key" | "jwt" | "operator";
   scopes: Scope[];
 };
+
+/** How the audit log names a principal: key:<id>, jwt:<subject> or operator. */
+export const actorOf = (p: Principal) => (p.kind === "api_key" ? `key:${p.subject}` : p.kind === "jwt" ? `jwt:${p.subject}` : "operator");

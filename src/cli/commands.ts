@@ -123,6 +123,14 @@ export const commands: CommandSpec[] = [
     handler: async () => (await key()).keyList,
   },
   {
+    path: ["key", "rotate"],
+    summary: "Replace a key: a new key with the same tenant, scopes and label; the old one works until the grace period ends",
+    args: [{ name: "key-id", required: true }],
+    options: { grace: { type: "string", description: "How long the old key keeps working (default 24h; 0s ends it now)", placeholder: "DURATION" } },
+    examples: ["mcp-mt key rotate 3k9x2m7q1a0b", "mcp-mt key rotate 3k9x2m7q1a0b --grace 1h --json"],
+    handler: async () => (await key()).keyRotate,
+  },
+  {
     path: ["key", "revoke"],
     summary: "Revoke an API key immediately",
     args: [{ name: "key-id", required: true }],
@@ -140,6 +148,30 @@ export const commands: CommandSpec[] = [
     },
     examples: ["MCP_MT_AUTH_JWT_SECRET=… mcp-mt token issue acme --scopes documents:read --ttl 12h --subject alice@acme.example"],
     handler: async () => (await import("./token.ts")).tokenIssue,
+  },
+  {
+    path: ["audit", "show"],
+    summary: "Show audit entries (oldest first), optionally for one tenant and since a time",
+    options: {
+      tenant: { type: "string", description: "Only this tenant's entries", placeholder: "ID" },
+      since: { type: "string", description: "A duration back (24h, 7d) or a date (2026-11-01)", placeholder: "WHEN" },
+      limit: { type: "string", description: "At most this many (the newest; default 100)", placeholder: "N" },
+    },
+    examples: ["mcp-mt audit show --since 24h", "mcp-mt audit show --tenant acme --json"],
+    handler: async () => (await import("./audit.ts")).auditShow,
+  },
+  {
+    path: ["audit", "verify"],
+    summary: "Verify the audit log's hash chain; reports the first broken entry (exit 1)",
+    examples: ["mcp-mt audit verify"],
+    handler: async () => (await import("./audit.ts")).auditVerify,
+  },
+  {
+    path: ["audit", "export"],
+    summary: "Export every audit entry, one JSON object a line",
+    options: { format: { type: "string", description: "jsonl (the only format)", placeholder: "FORMAT" } },
+    examples: ["mcp-mt audit export --format jsonl > audit.jsonl"],
+    handler: async () => (await import("./audit.ts")).auditExport,
   },
   {
     path: ["migrate"],

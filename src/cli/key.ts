@@ -1,6 +1,6 @@
 /** `mcp-mt key …`: thin wrappers over KeyService. */
 import { parseScopes } from "../auth/scopes.ts";
-import { parseExpiry } from "../duration.ts";
+import { parseDuration, parseExpiry } from "../duration.ts";
 import { assertTenantId } from "../tenancy/tenant-id.ts";
 import { str, withRuntime } from "./context.ts";
 import { table } from "./output.ts";
@@ -39,4 +39,19 @@ export const keyRevoke: Handler = (ctx) =>
   withRuntime(ctx, async (rt) => {
     const key = await rt.keys.revoke(ctx.positionals[0]!);
     ctx.out.result(`Revoked key ${key.id} of tenant ${key.tenant_id}.`, key);
+  });
+
+export const keyRotate: Handler = (ctx) =>
+  withRuntime(ctx, async (rt) => {
+    const grace = str(ctx, "grace") ?? "24h";
+    const graceMs = /^0+(ms|s|m|h|d|w)?$/.test(grace) ? 0 : parseDuration(grace, "--grace");
+    const { created, old } = await rt.keys.rotate(ctx.positionals[0]!, graceMs);
+    const human = [
+      `Rotated key ${old.id} of ${old.tenant_id}: it keeps working until ${old.expires_at}.`,
+      `New key ${created.id} (scopes ${created.scopes.join(",")}).`,
+      "",
+      "API key (shown once, store it now):",
+      `  ${created.api_key}`,
+    ].join("\n");
+    ctx.out.result(human, { ...created, replaces: { id: old.id, expires_at: old.expires_at } });
   });

@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import type { Authenticator } from "../auth/authenticate.ts";
+import { actorOf } from "../auth/principal.ts";
 import type { Limits } from "../limits/setup.ts";
 import type { Logger } from "../log.ts";
 import { buildCatalogue } from "../mcp/server.ts";
@@ -41,8 +42,17 @@ export function createApp({ runtime, log, readiness, authenticator, limits }: Ap
     await next();
   });
   app.use("/mcp", readBody(config.server.max_body_bytes));
-  app.use("/mcp", authenticate({ authenticator, failures: limits.authFailures, failuresPerMinute: config.limits.auth_failures_per_minute, clientAddress: clientAddress(config), challenges: challenge }));
-  app.use("/mcp", authorize(toolScopes, challenge, () => undefined));
+  app.use("/mcp", authenticate({ authenticator, failures: limits.authFailures, failuresPerMinute: config.limits.auth_failures_per_minute, clientAddress: clientAddress(config), challenges: challenge, audit: runtime.audit }));
+  app.use(
+    "/mcp",
+    authorize(toolScopes, challenge, (c, scope) => {
+      const { principal, tenant } = c.get("auth");
+      const rpc = c.get("rpc");
+      void runtime.audit
+        .appendThrottled(`authz:${principal.subject}`, 60_000, { actor: actorOf(principal), tenantId: tenant.id, action: "authz.denied", target: rpc.tool ?? rpc.method, outcome: "denied", client: c.get("client"), details: { required_scope: scope } })
+        ?.catch(() => undefined);
+    }),
+  );
   if (config.limits.enabled) app.use("/mcp", admit(limits.admission));
   else app.use("/mcp", unlimited(config));
   app.all("/mcp", mcpRoute({ runtime, catalogue, log, meter: limits.meter }));

@@ -5,6 +5,7 @@
  */
 import { createMcpHandler, isLegacyRequest, WebStandardStreamableHTTPServerTransport, type AuthInfo } from "@modelcontextprotocol/server";
 import type { Handler } from "hono";
+import { actorOf } from "../auth/principal.ts";
 import type { Logger } from "../log.ts";
 import type { UsageMeter } from "../metering/usage-meter.ts";
 import { usageReport } from "../metering/usage-report.ts";
@@ -55,6 +56,8 @@ export function mcpRoute({ runtime, catalogue, log, meter }: Deps): Handler<AppE
           log: log.child({ request_id: requestId, tenant: tenant.id }),
           meter: (event, n) => meter.add(tenant.id, event, n),
           plan,
+          audit: (action, target, details) =>
+            void runtime.audit.append({ actor: actorOf(principal), tenantId: tenant.id, action, target, client: c.get("client"), details }).catch((error) => log.warn("audit append failed", { error: String(error) })),
           usage: async (month) => (await usageReport({ control: runtime.control, pricing: runtime.config.pricing, month, tenant: tenant.id, meter }))[0]!,
         };
         const authInfo: AuthInfo = { token: principal.subject, clientId: principal.subject, scopes: principal.scopes, extra: { tenant: ctx } };

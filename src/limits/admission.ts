@@ -24,7 +24,10 @@ export class Admission {
   readonly #clock: () => number;
   readonly #gate: ConcurrencyGate;
 
-  constructor(options: { config: Config; limiter: RateLimiter; meter: UsageMeter; clock: () => number }) {
+  readonly #onRefused: (tenantId: string, kind: "rate_limited" | "quota_exceeded" | "concurrency_limited") => void;
+
+  constructor(options: { config: Config; limiter: RateLimiter; meter: UsageMeter; clock: () => number; onRefused?: (tenantId: string, kind: "rate_limited" | "quota_exceeded" | "concurrency_limited") => void }) {
+    this.#onRefused = options.onRefused ?? (() => undefined);
     this.#config = options.config;
     this.#limiter = options.limiter;
     this.#meter = options.meter;
@@ -49,6 +52,7 @@ export class Admission {
     // The slot comes first, so a request refused for concurrency never spends rate-limit units.
     const release = await this.#gate.acquire(tenant.id, plan.max_concurrency);
     if (!release) {
+      this.#onRefused(tenant.id, "concurrency_limited");
       return this.#deny(429, `Too many concurrent requests: tenant ${tenant.id} may have ${plan.max_concurrency} in flight; retry after 1 s`, { limit: plan.max_concurrency, concurrency: true, retryAfterSeconds: 1 }, { "retry-after": "1" });
     }
     const refused = (denied: Denied) => {
@@ -62,6 +66,7 @@ export class Admission {
       const used = await this.#meter.monthToDate(tenant.id, events.toolCalls, month);
       if (used >= plan.monthly_tool_calls) {
         this.#meter.add(tenant.id, events.quotaExceeded);
+        this.#onRefused(tenant.id, "quota_exceeded");
         const resets = nextMonthStart(month);
         const retryAfter = Math.max(1, Math.ceil((resets.getTime() - this.#clock()) / 1000));
         return refused(
@@ -81,6 +86,7 @@ export class Admission {
     if (!decision.admitted) {
       if (decision.unavailable) return refused({ ...this.#deny(503, "Rate limiter unavailable; retry shortly", { retryAfterSeconds: 1 }, { "retry-after": "1" }) });
       this.#meter.add(tenant.id, events.rateLimited);
+      this.#onRefused(tenant.id, "rate_limited");
       const never = !Number.isFinite(decision.retryAfterMs);
       const retryAfter = never ? null : Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
       const message = never

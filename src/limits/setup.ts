@@ -2,6 +2,7 @@
 import type { Logger } from "../log.ts";
 import { UsageMeter } from "../metering/usage-meter.ts";
 import type { Runtime } from "../runtime.ts";
+import { RefusalCounter } from "../audit/refusal-counter.ts";
 import { Admission } from "./admission.ts";
 import { InProcessRateLimiter, type RateLimiter } from "./rate-limiter.ts";
 import { RedisRateLimiter } from "./redis-limiter.ts";
@@ -16,7 +17,9 @@ export function createLimits(runtime: Runtime, log: Logger): Limits {
   const authFailures = new InProcessRateLimiter(clock);
   const meter = new UsageMeter({ control: runtime.control, clock });
   meter.start(config.metering.flush_interval_ms, (error) => log.warn("usage flush failed; will retry", { error: String(error) }));
-  const admission = new Admission({ config, limiter, meter, clock });
+  const refusals = new RefusalCounter(runtime.audit, clock);
+  refusals.start(60_000, (error) => log.warn("audit of refusals failed", { error: String(error) }));
+  const admission = new Admission({ config, limiter, meter, clock, onRefused: (tenantId, kind) => refusals.count(tenantId, kind) });
   return {
     limiter,
     authFailures,
@@ -24,6 +27,7 @@ export function createLimits(runtime: Runtime, log: Logger): Limits {
     admission,
     async close() {
       await meter.stop();
+      await refusals.stop();
       await limiter.close();
       await authFailures.close();
     },

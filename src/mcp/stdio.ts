@@ -7,6 +7,7 @@ import { Authenticator, type Authenticated } from "../auth/authenticate.ts";
 import { JwtVerifier } from "../auth/jwt.ts";
 import { allScopes } from "../auth/scopes.ts";
 import { AppError, notFound } from "../errors.ts";
+import { actorOf } from "../auth/principal.ts";
 import { createLogger } from "../log.ts";
 import type { Runtime } from "../runtime.ts";
 import { DocumentStore } from "../store/tenant/documents.ts";
@@ -39,6 +40,8 @@ export async function serveStdioSession(runtime: Runtime, credential: StdioCrede
       log,
       meter: (event, n) => limits.meter.add(auth.tenant.id, event, n),
       plan,
+      audit: (action, target, details) =>
+        void runtime.audit.append({ actor: actorOf(auth.principal), tenantId: auth.tenant.id, action, target, client: "stdio", details }).catch((error) => log.warn("audit append failed", { error: String(error) })),
       usage: async (month) => (await usageReport({ control: runtime.control, pricing: runtime.config.pricing, month, tenant: auth.tenant.id, meter: limits.meter }))[0]!,
     };
     const closed = new Promise<void>((resolve) => {

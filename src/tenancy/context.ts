@@ -20,6 +20,8 @@ export type TenantContext = {
   meter(event: string, n?: number): void;
   /** This tenant's effective limits. */
   plan: Plan;
+  /** Records an audit entry for this tenant, as this principal. */
+  audit(action: string, target: string, details?: Record<string, unknown>): void;
   /** This tenant's own usage in a month (never another tenant's). */
   usage(month: string): Promise<UsageRow>;
 };

@@ -1,6 +1,7 @@
 /** Tenant lifecycle: add (database file + first key), list, show, suspend, resume, change plan, remove. */
 import { count, eq, sql } from "drizzle-orm";
 import { existsSync, statSync } from "node:fs";
+import type { AuditLog } from "../audit/audit-log.ts";
 import type { KeyService, CreatedKey, KeyInfo } from "../auth/keys.ts";
 import type { Config, Plan } from "../config/schema.ts";
 import { effectivePlan } from "../limits/plan.ts";
@@ -24,7 +25,7 @@ export type TenantInfo = {
 
 export type TenantDetail = TenantInfo & { limits: Plan; database: { path: string; bytes: number; documents: number }; api_keys: KeyInfo[] };
 
-export type TenantServiceOptions = { config: Config; control: ControlDatabase; registry: TenantRegistry; keys: KeyService; clock: () => number };
+export type TenantServiceOptions = { config: Config; control: ControlDatabase; registry: TenantRegistry; keys: KeyService; clock: () => number; audit: AuditLog; actor: string };
 
 export class TenantService {
   readonly #o: TenantServiceOptions;
@@ -55,7 +56,8 @@ export class TenantService {
       await this.#o.registry.remove(id);
       throw error;
     }
-    return { tenant: (await this.get(id)), key: created };
+    await this.#record(id, "tenant.created", { plan, name, first_key: created.id });
+    return { tenant: await this.get(id), key: created };
   }
 
   async list(): Promise<TenantInfo[]> {
@@ -92,8 +94,9 @@ export class TenantService {
   resume = (id: string) => this.#setStatus(id, "active");
 
   async setPlan(id: string, plan: string): Promise<TenantInfo> {
-    await this.#require(id);
+    const row = await this.#require(id);
     await this.#o.control.db.update(tenants).set({ plan: this.#plan(plan), updatedAt: this.#o.clock() }).where(eq(tenants.id, id));
+    await this.#record(id, "tenant.plan_changed", { from: row.plan, to: plan });
     return this.get(id);
   }
 
@@ -102,6 +105,7 @@ export class TenantService {
     const row = await this.#require(id);
     const merged = { ...(clear ? {} : row.overrides), ...overrides };
     await this.#o.control.db.update(tenants).set({ overrides: merged, updatedAt: this.#o.clock() }).where(eq(tenants.id, id));
+    await this.#record(id, "tenant.limits_changed", { from: row.overrides, to: merged });
     return this.get(id);
   }
 
@@ -113,13 +117,19 @@ export class TenantService {
       this.#o.control.db.delete(tenants).where(eq(tenants.id, id)),
     ]);
     await this.#o.registry.remove(id);
+    await this.#record(id, "tenant.removed", {});
     return { id, removed: true };
   }
 
   async #setStatus(id: string, status: "active" | "suspended"): Promise<TenantInfo> {
-    await this.#require(id);
+    const row = await this.#require(id);
     await this.#o.control.db.update(tenants).set({ status, updatedAt: this.#o.clock() }).where(eq(tenants.id, id));
+    if (row.status !== status) await this.#record(id, status === "suspended" ? "tenant.suspended" : "tenant.resumed", {});
     return this.get(id);
+  }
+
+  #record(id: string, action: string, details: Record<string, unknown>): Promise<void> {
+    return this.#o.audit.append({ actor: this.#o.actor, tenantId: id, action, target: id, details });
   }
 
   #plan(plan: string): string {

@@ -4,6 +4,7 @@ import type { InProcessRateLimiter } from "../../limits/rate-limiter.ts";
 import type { Authenticator } from "../../auth/authenticate.ts";
 import { looksLikeApiKey } from "../../auth/api-key.ts";
 import { AppError } from "../../errors.ts";
+import type { AuditLog } from "../../audit/audit-log.ts";
 import type { AppEnv } from "../env.ts";
 import type { Challenges } from "../well-known.ts";
 import { rpcCodes, rpcErrorResponse } from "../jsonrpc.ts";
@@ -17,11 +18,13 @@ export type AuthenticateOptions = {
   failuresPerMinute: number;
   clientAddress(c: Context<AppEnv>): string;
   challenges: Challenges;
+  audit: AuditLog;
 };
 
-export function authenticate({ authenticator, failures, failuresPerMinute, clientAddress, challenges }: AuthenticateOptions): MiddlewareHandler<AppEnv> {
-  const key = (c: Context<AppEnv>) => `ip:${clientAddress(c)}`;
+export function authenticate({ authenticator, failures, failuresPerMinute, clientAddress, challenges, audit }: AuthenticateOptions): MiddlewareHandler<AppEnv> {
+  const key = (c: Context<AppEnv>) => `ip:${c.get("client")}`;
   return async (c, next) => {
+    c.set("client", clientAddress(c));
     const id = c.get("rpc")?.id ?? null;
     // An address that failed too often is refused before any credential is looked at.
     if (failures.consumeNow(key(c), failuresPerMinute, 60_000, 0).remaining <= 0) {
@@ -31,6 +34,8 @@ export function authenticate({ authenticator, failures, failuresPerMinute, clien
     }
     const refuse = (message: string, credentialSent: boolean) => {
       failures.consumeNow(key(c), failuresPerMinute, 60_000, 1);
+      // At most one entry per address a minute; the rest are counted into the next one.
+      void audit.appendThrottled(key(c), 60_000, { actor: "anonymous", action: "auth.failed", outcome: "failure", client: c.get("client"), details: { reason: message } })?.catch(() => undefined);
       return rpcErrorResponse(401, rpcCodes.unauthorized, `Unauthorized: ${message}`, { id, headers: { "www-authenticate": challenges.unauthorized(credentialSent ? message : null) } });
     };
     const url = new URL(c.req.url);

@@ -14,6 +14,7 @@ export const deleteDocument = () =>
     annotations: { readOnlyHint: false, destructiveHint: true, idempotentHint: true, openWorldHint: false },
     async run(args, ctx) {
       if (!(await ctx.store.delete(args.id))) throw notFound(`document ${args.id} not found`);
+      ctx.audit("document.deleted", args.id);
       return { id: args.id, deleted: true };
     },
     text: (r) => `Deleted document ${r.id}.`,

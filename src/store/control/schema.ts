@@ -31,6 +31,8 @@ export const apiKeys = sqliteTable(
     expiresAt: integer("expires_at"),
     revokedAt: integer("revoked_at"),
     lastUsedAt: integer("last_used_at"),
+    /** Set by `key rotate`: the key that replaces this one (which stays valid until expires_at). */
+    replacedBy: text("replaced_by"),
   },
   (table) => [index("api_keys_tenant_idx").on(table.tenantId)],
 );
@@ -49,3 +51,27 @@ export const usage = sqliteTable(
   },
   (table) => [primaryKey({ columns: [table.tenantId, table.month, table.event] })],
 );
+
+/**
+ * Append-only, hash-chained audit log: each entry stores the previous entry's hash and the hash of
+ * (previous hash + its own canonical content), so an edit or a deletion breaks the chain at that entry.
+ */
+export const auditLog = sqliteTable(
+  "audit_log",
+  {
+    seq: integer("seq").primaryKey(),
+    at: integer("at").notNull(),
+    actor: text("actor").notNull(),
+    tenantId: text("tenant_id"),
+    action: text("action").notNull(),
+    target: text("target"),
+    outcome: text("outcome", { enum: ["success", "failure", "denied"] }).notNull(),
+    client: text("client"),
+    details: text("details", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    prevHash: text("prev_hash").notNull(),
+    hash: text("hash").notNull(),
+  },
+  (table) => [index("audit_log_tenant_idx").on(table.tenantId, table.at)],
+);
+
+export type AuditRow = typeof auditLog.$inferSelect;

@@ -1,0 +1,172 @@
+/**
+ * The audit log: append-only and hash-chained. Entries carry time (UTC), actor, tenant, action, target,
+ * outcome and client address, never a secret. `verify` walks the chain and names the first broken entry.
+ */
+import { and, asc, desc, eq, gte, type SQL } from "drizzle-orm";
+import type { ControlDatabase } from "../store/control/db.ts";
+import { auditLog, type AuditRow } from "../store/control/schema.ts";
+import { WriteLock } from "../tenancy/write-lock.ts";
+
+export type AuditEvent = {
+  actor: string;
+  tenantId?: string | null;
+  action: string;
+  target?: string | null;
+  outcome?: "success" | "failure" | "denied";
+  client?: string | null;
+  details?: Record<string, unknown>;
+};
+
+export type AuditEntry = {
+  seq: number;
+  time: string;
+  actor: string;
+  tenant: string | null;
+  action: string;
+  target: string | null;
+  outcome: string;
+  client: string | null;
+  details: Record<string, unknown>;
+  prev_hash: string;
+  hash: string;
+};
+
+export type VerifyResult = { ok: true; entries: number } | { ok: false; entries: number; first_broken: number; reason: string };
+
+const genesis = "0".repeat(64);
+
+/** Canonical JSON: object keys sorted, so the same content always hashes the same. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (value && typeof value === "object") {
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(",")}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+export function entryHash(prevHash: string, row: Omit<AuditRow, "prevHash" | "hash">): string {
+  const content = canonical([row.seq, row.at, row.actor, row.tenantId, row.action, row.target, row.outcome, row.client, row.details]);
+  return new Bun.CryptoHasher("sha256").update(`${prevHash}\n${content}`).digest("hex");
+}
+
+export class AuditLog {
+  readonly #control: ControlDatabase;
+  readonly #clock: () => number;
+  readonly #lock = new WriteLock();
+  /** Per-key throttle for noisy events (e.g. authentication failures per address): key → window start, suppressed. */
+  readonly #throttle = new Map<string, { since: number; suppressed: number }>();
+
+  constructor(options: { control: ControlDatabase; clock: () => number }) {
+    this.#control = options.control;
+    this.#clock = options.clock;
+  }
+
+  /** Appends one entry. Concurrent writers in other processes are handled by retrying on the next seq. */
+  append(event: AuditEvent): Promise<void> {
+    return this.#lock.run(async () => {
+      for (let attempt = 0; ; attempt++) {
+        const [last] = await this.#control.db.select({ seq: auditLog.seq, hash: auditLog.hash }).from(auditLog).orderBy(desc(auditLog.seq)).limit(1);
+        const row = {
+          seq: (last?.seq ?? 0) + 1,
+          at: this.#clock(),
+          actor: event.actor,
+          tenantId: event.tenantId ?? null,
+          action: event.action,
+          target: event.target ?? null,
+          outcome: event.outcome ?? "success",
+          client: event.client ?? null,
+          details: event.details ?? {},
+        };
+        const prevHash = last?.hash ?? genesis;
+        try {
+          await this.#control.db.insert(auditLog).values({ ...row, prevHash, hash: entryHash(prevHash, row) });
+          return;
+        } catch (error) {
+          // Another process took this seq: chain onto its entry instead.
+          if (attempt >= 10 || !String((error as { cause?: unknown })?.cause ?? error).includes("UNIQUE")) throw error;
+        }
+      }
+    });
+  }
+
+  /**
+   * Appends at most one entry per `key` and window; the entries it held back are counted into the next
+   * one's details (`suppressed`), so a flood cannot fill the log but is never silent.
+   */
+  appendThrottled(key: string, windowMs: number, event: AuditEvent): Promise<void> | undefined {
+    const now = this.#clock();
+    const state = this.#throttle.get(key);
+    if (state && now - state.since < windowMs) {
+      state.suppressed++;
+      return undefined;
+    }
+    this.#throttle.set(key, { since: now, suppressed: 0 });
+    if (this.#throttle.size > 10_000) this.#throttle.delete(this.#throttle.keys().next().value!);
+    const suppressed = state?.suppressed ?? 0;
+    return this.append(suppressed ? { ...event, details: { ...event.details, suppressed_since_last: suppressed } } : event);
+  }
+
+  async list(options: { tenant?: string; since?: number; limit?: number } = {}): Promise<AuditEntry[]> {
+    const conditions: SQL[] = [];
+    if (options.tenant) conditions.push(eq(auditLog.tenantId, options.tenant));
+    if (options.since !== undefined) conditions.push(gte(auditLog.at, options.since));
+    const rows = await this.#control.db
+      .select()
+      .from(auditLog)
+      .where(and(...conditions))
+      .orderBy(desc(auditLog.seq))
+      .limit(options.limit ?? 100);
+    return rows.reverse().map(describe);
+  }
+
+  /** Walks the whole chain in order; reports the first entry that was edited, or that follows a deleted one. */
+  async verify(): Promise<VerifyResult> {
+    let prevHash = genesis;
+    let expected = 1;
+    let entries = 0;
+    const pageSize = 1000;
+    for (let after = 0; ; ) {
+      const rows = await this.#control.db.select().from(auditLog).where(gte(auditLog.seq, after + 1)).orderBy(asc(auditLog.seq)).limit(pageSize);
+      for (const row of rows) {
+        entries++;
+        if (row.seq !== expected) return { ok: false, entries, first_broken: expected, reason: `entry ${expected} is missing (deleted?): the next entry is ${row.seq}` };
+        if (row.prevHash !== prevHash) return { ok: false, entries, first_broken: row.seq, reason: `entry ${row.seq} does not chain onto entry ${row.seq - 1}` };
+        const { prevHash: _p, hash, ...content } = row;
+        if (entryHash(prevHash, content) !== hash) return { ok: false, entries, first_broken: row.seq, reason: `entry ${row.seq} was modified: its content does not match its hash` };
+        prevHash = hash;
+        expected++;
+      }
+      if (rows.length < pageSize) return { ok: true, entries };
+      after = rows.at(-1)!.seq;
+    }
+  }
+
+  /** Every entry in order, for export. */
+  async *all(): AsyncGenerator<AuditEntry> {
+    for (let after = 0; ; ) {
+      const rows = await this.#control.db.select().from(auditLog).where(gte(auditLog.seq, after + 1)).orderBy(asc(auditLog.seq)).limit(1000);
+      for (const row of rows) yield describe(row);
+      if (rows.length < 1000) return;
+      after = rows.at(-1)!.seq;
+    }
+  }
+}
+
+function describe(row: AuditRow): AuditEntry {
+  return {
+    seq: row.seq,
+    time: new Date(row.at).toISOString(),
+    actor: row.actor,
+    tenant: row.tenantId,
+    action: row.action,
+    target: row.target,
+    outcome: row.outcome,
+    client: row.client,
+    details: row.details,
+    prev_hash: row.prevHash,
+    hash: row.hash,
+  };
+}

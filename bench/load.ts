@@ -84,6 +84,8 @@ export async function runLoad(options: {
   requests?: number;
   key?: string;
   manifest?: Manifest;
+  /** Write MEASURE_START / MEASURE_END lines on stderr. */
+  markers?: boolean;
 }): Promise<LoadResult> {
   const { tool, bodies } = bodiesFor(options.scenario, options.manifest);
   const headers: Record<string, string> = {
@@ -136,7 +138,11 @@ export async function runLoad(options: {
       if (t1 > lastDone) lastDone = t1;
     }
   };
+  // Markers on stderr let an orchestrator sample the server's CPU time over exactly the measured window.
+  const marker = setTimeout(() => options.markers && process.stderr.write("MEASURE_START\n"), Math.max(0, measureFrom - performance.now()));
   await Promise.all(Array.from({ length: options.concurrency }, worker));
+  clearTimeout(marker);
+  if (options.markers) process.stderr.write("MEASURE_END\n");
 
   const sorted = latencies.slice(0, count).sort();
   const seconds = (lastDone - measureFrom) / 1000;
@@ -170,6 +176,7 @@ if (import.meta.main) {
       requests: { type: "string" },
       key: { type: "string" },
       manifest: { type: "string" },
+      markers: { type: "boolean", default: false },
     },
   });
   const scenario = values.scenario as Scenario;
@@ -180,6 +187,7 @@ if (import.meta.main) {
   const result = await runLoad({
     url: values.url,
     scenario,
+    markers: values.markers,
     concurrency: Number(values.concurrency),
     durationS: Number(values.duration),
     warmupS: Number(values.warmup),

@@ -3,12 +3,13 @@
  * 2025-era requests to a stateless Streamable HTTP transport answering plain JSON. Each request runs inside
  * its tenant context, with the tenant's database leased from the registry, under server.request_timeout_ms.
  */
-import { createMcpHandler, isLegacyRequest, WebStandardStreamableHTTPServerTransport, type AuthInfo } from "@modelcontextprotocol/server";
+import { createMcpHandler, WebStandardStreamableHTTPServerTransport, type AuthInfo } from "@modelcontextprotocol/server";
 import type { Handler } from "hono";
 import { actorOf } from "../auth/principal.ts";
 import type { Logger } from "../log.ts";
 import type { UsageMeter } from "../metering/usage-meter.ts";
 import { usageReport } from "../metering/usage-report.ts";
+import { ServerPool } from "../mcp/server-pool.ts";
 import { buildServer, type Catalogue } from "../mcp/server.ts";
 import type { Runtime } from "../runtime.ts";
 import { DocumentStore } from "../store/tenant/documents.ts";
@@ -22,17 +23,19 @@ const contextOf = (authInfo: AuthInfo | undefined): TenantContext => (authInfo?.
 
 export function mcpRoute({ runtime, catalogue, log, meter }: Deps): Handler<AppEnv> {
   const onerror = (error: Error) => log.warn("mcp transport error", { error: error.message });
-  const modern = createMcpHandler((sdk) => buildServer(catalogue, contextOf(sdk.authInfo)), { legacy: "reject", responseMode: "json", onerror });
+  const pool = new ServerPool(catalogue);
+  const modern = createMcpHandler((sdk) => pool.take(contextOf(sdk.authInfo), "modern"), { legacy: "reject", responseMode: "json", onerror });
 
-  async function legacy(request: Request, parsedBody: unknown, authInfo: AuthInfo): Promise<Response> {
-    const server = buildServer(catalogue, contextOf(authInfo));
+  async function legacy(request: Request, parsedBody: unknown, authInfo: AuthInfo, method: string | null): Promise<Response> {
+    const ctx = contextOf(authInfo);
+    // initialize leaves client state in the instance: it gets a fresh one, never a pooled one.
+    const server = method === "initialize" ? buildServer(catalogue, () => ctx, ctx.principal.scopes) : pool.take(ctx, "legacy");
     const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     await server.connect(transport);
     try {
       return await transport.handleRequest(request, { parsedBody, authInfo });
     } finally {
       void transport.close();
-      void server.close();
     }
   }
 
@@ -45,6 +48,7 @@ export function mcpRoute({ runtime, catalogue, log, meter }: Deps): Handler<AppE
     const request = c.req.raw;
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(new Error(`request timed out after ${timeoutMs} ms`)), timeoutMs);
+    request.signal.addEventListener("abort", () => deadline.abort(new Error("the client went away")), { once: true });
     try {
       return await runtime.registry.use(tenant.id, async (db) => {
         const ctx: TenantContext = {
@@ -52,7 +56,7 @@ export function mcpRoute({ runtime, catalogue, log, meter }: Deps): Handler<AppE
           tenant,
           principal,
           store: new DocumentStore(db, runtime.clock, { maxDocuments: plan.max_documents, maxBytes: plan.max_storage_bytes }),
-          signal: AbortSignal.any([deadline.signal, request.signal]),
+          signal: deadline.signal,
           log: log.child({ request_id: requestId, tenant: tenant.id }),
           meter: (event, n) => meter.add(tenant.id, event, n),
           plan,
@@ -61,9 +65,8 @@ export function mcpRoute({ runtime, catalogue, log, meter }: Deps): Handler<AppE
           usage: async (month) => (await usageReport({ control: runtime.control, pricing: runtime.config.pricing, month, tenant: tenant.id, meter }))[0]!,
         };
         const authInfo: AuthInfo = { token: principal.subject, clientId: principal.subject, scopes: principal.scopes, extra: { tenant: ctx } };
-        const work = runWithTenant(ctx, async () =>
-          (await isLegacyRequest(request, rpc.body)) ? legacy(request, rpc.body, authInfo) : modern.fetch(request, { parsedBody: rpc.body, authInfo }),
-        );
+        // The body's envelope claim (or a 2026 protocol header) marks the 2026-07-28 era; anything else is 2025-era.
+        const work = runWithTenant(ctx, () => (isModern(request, rpc.era) ? modern.fetch(request, { parsedBody: rpc.body, authInfo }) : legacy(request, rpc.body, authInfo, rpc.method)));
         const timedOut = new Promise<Response>((resolve) =>
           deadline.signal.addEventListener("abort", () =>
             resolve(rpcErrorResponse(504, rpcCodes.timeout, `Request timed out after ${timeoutMs} ms (the plan's request_timeout_ms); the operation was cancelled`, { id: rpc.id })),
@@ -75,4 +78,12 @@ export function mcpRoute({ runtime, catalogue, log, meter }: Deps): Handler<AppE
       clearTimeout(timer);
     }
   };
+}
+
+const modernVersion = "2026-07-28";
+
+function isModern(request: Request, era: string): boolean {
+  if (era === modernVersion) return true;
+  const header = request.headers.get("mcp-protocol-version");
+  return header !== null && header >= modernVersion;
 }

@@ -20,7 +20,8 @@ export type Decision = {
 export class SlidingWindow {
   readonly limit: number;
   readonly windowMs: number;
-  readonly #times: Float64Array;
+  /** Grows by doubling up to `limit`, so a huge limit costs memory only when it is used. */
+  #times: Float64Array;
   /** Index of the oldest entry. */
   #head = 0;
   #size = 0;
@@ -29,12 +30,12 @@ export class SlidingWindow {
     if (!Number.isInteger(limit) || limit < 1) throw new RangeError("limit must be a positive integer");
     this.limit = limit;
     this.windowMs = windowMs;
-    this.#times = new Float64Array(limit);
+    this.#times = new Float64Array(Math.min(limit, 64));
   }
 
   /** The time of the i-th oldest admitted unit still remembered. */
   #at(i: number): number {
-    return this.#times[(this.#head + i) % this.limit]!;
+    return this.#times[(this.#head + i) % this.#times.length]!;
   }
 
   /** Time of the newest admission, or -Infinity. */
@@ -68,15 +69,23 @@ export class SlidingWindow {
       }
     }
     for (let i = 0; i < weight; i++) {
+      if (this.#size === this.#times.length && this.#size < this.limit) this.#grow();
       if (this.#size === this.limit) {
         this.#times[this.#head] = now;
-        this.#head = (this.#head + 1) % this.limit;
+        this.#head = (this.#head + 1) % this.#times.length;
       } else {
-        this.#times[(this.#head + this.#size) % this.limit] = now;
+        this.#times[(this.#head + this.#size) % this.#times.length] = now;
         this.#size++;
       }
     }
     return { admitted: true, limit: this.limit, remaining: this.limit - this.used(now), retryAfterMs: 0, resetMs: this.#size ? Math.max(0, this.newest + this.windowMs - now) : 0 };
+  }
+
+  #grow(): void {
+    const next = new Float64Array(Math.min(this.limit, this.#times.length * 2));
+    for (let i = 0; i < this.#size; i++) next[i] = this.#at(i);
+    this.#times = next;
+    this.#head = 0;
   }
 
   /** Copies the units still inside the window at `now` into another window (newest kept if it is smaller). */

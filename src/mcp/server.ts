@@ -7,6 +7,7 @@ import { AjvJsonSchemaValidator } from "@modelcontextprotocol/server/validators/
 import type { Config } from "../config/schema.ts";
 import { AppError, publicMessage } from "../errors.ts";
 import { events } from "../metering/usage-meter.ts";
+import type { Scope } from "../auth/scopes.ts";
 import type { TenantContext } from "../tenancy/context.ts";
 import { version } from "../version.ts";
 import type { ToolDefinition } from "./tool.ts";
@@ -35,8 +36,11 @@ export function buildCatalogue(config: Config, clock: () => number = Date.now): 
   return { tools, instructions, validator: new AjvJsonSchemaValidator(), pageSize: limits.default_page_size, filterByScope: config.auth.filter_tools_by_scope };
 }
 
-/** A server for one request (HTTP) or one connection (stdio), bound to one tenant context. */
-export function buildServer(catalogue: Catalogue, ctx: TenantContext): McpServer {
+/**
+ * A server whose handlers read the tenant context from `context()` when they start: a fixed context for a
+ * stdio connection, or the current request's for a pooled HTTP server. `scopes` picks the tools listed.
+ */
+export function buildServer(catalogue: Catalogue, context: () => TenantContext, scopes: readonly Scope[]): McpServer {
   const server = new McpServer(
     { name: "mcp-mt", title: "mcp-mt document store", version },
     {
@@ -54,14 +58,14 @@ export function buildServer(catalogue: Catalogue, ctx: TenantContext): McpServer
   );
   for (const tool of catalogue.tools) {
     // A caller sees only the tools its scopes allow (auth.filter_tools_by_scope).
-    if (catalogue.filterByScope && !ctx.principal.scopes.includes(tool.scope)) continue;
+    if (catalogue.filterByScope && !scopes.includes(tool.scope)) continue;
     server.registerTool(
       tool.name,
       { title: tool.title, description: tool.description, inputSchema: tool.input, outputSchema: tool.output, annotations: tool.annotations },
-      (args: unknown) => callTool(tool, args, ctx),
+      (args: unknown) => callTool(tool, args, context()),
     );
   }
-  registerDocumentResources(server, catalogue, ctx);
+  registerDocumentResources(server, catalogue, context);
   return server;
 }
 
@@ -82,12 +86,13 @@ async function callTool(tool: ToolDefinition, args: unknown, ctx: TenantContext)
 
 const toolError = (text: string): CallToolResult => ({ content: [{ type: "text", text }], isError: true });
 
-function registerDocumentResources(server: McpServer, catalogue: Catalogue, ctx: TenantContext): void {
+function registerDocumentResources(server: McpServer, catalogue: Catalogue, context: () => TenantContext): void {
   server.registerResource(
     "document",
     new ResourceTemplate(`${documentUriPrefix}{id}`, { list: undefined }),
     { title: "Document", description: "One document of this workspace, as markdown.", mimeType: "text/markdown" },
     async (uri, { id }) => {
+      const ctx = context();
       if (!ctx.principal.scopes.includes("documents:read")) throw new ResourceNotFoundError(uri.href);
       const doc = typeof id === "string" ? await ctx.store.get(decodeURIComponent(id)) : null;
       if (!doc) throw new ResourceNotFoundError(uri.href);
@@ -96,6 +101,7 @@ function registerDocumentResources(server: McpServer, catalogue: Catalogue, ctx:
   );
   // The SDK's built-in resources/list neither pages nor passes a cursor to the template: list from the store.
   server.server.setRequestHandler("resources/list", async (request) => {
+    const ctx = context();
     if (!ctx.principal.scopes.includes("documents:read")) return { resources: [] };
     const cursor = request.params?.cursor;
     const page = await ctx.store.list({ limit: catalogue.pageSize, cursor }).catch((error: unknown) => {

@@ -51,7 +51,7 @@ export async function serveStdioSession(runtime: Runtime, credential: StdioCrede
     const stdio = new StdioServerTransport();
     const transport = runtime.config.limits.enabled ? new AdmittingTransport(stdio, limits.admission, () => auth.tenant) : stdio;
     const handle = runWithTenant(ctx, () =>
-      serveStdio(() => buildServer(catalogue, ctx), { transport, onerror: (error) => log.warn("stdio transport error", { error: error.message }) }),
+      serveStdio(() => buildServer(catalogue, () => ctx, ctx.principal.scopes), { transport, onerror: (error) => log.warn("stdio transport error", { error: error.message }) }),
     );
     await closed;
     await handle.close();

@@ -1,10 +1,11 @@
-/** Opens one libSQL file: a single connection (one writer), WAL, busy timeout, synchronous level. */
+/** Opens libSQL files: a single connection each (one writer), WAL, busy timeout, synchronous level. */
 import { createClient, type Client } from "@libsql/client";
+import Database from "libsql";
 import { pathToFileURL } from "node:url";
 
 export type SqliteOptions = { synchronous: "OFF" | "NORMAL" | "FULL" | "EXTRA"; busyTimeoutMs: number };
 
-/** A libSQL client on a local file, with one connection so there is exactly one writer per file. */
+/** The control plane: a libSQL client with one connection (the pool would otherwise open up to 20). */
 export async function openSqlite(path: string, options: SqliteOptions): Promise<Client> {
   const client = createClient({
     url: pathToFileURL(path).href,
@@ -22,4 +23,21 @@ export async function openSqlite(path: string, options: SqliteOptions): Promise<
     throw error;
   }
   return client;
+}
+
+/**
+ * A tenant file: libSQL's native connection, on which statements are prepared once and reused (the client
+ * API prepares every call; a cached statement is ~7x cheaper on the hot path). One connection per file.
+ */
+export function openTenantFile(path: string, options: SqliteOptions): Database.Database {
+  const db = new Database(path, { timeout: options.busyTimeoutMs } as Database.Options);
+  try {
+    db.exec("PRAGMA journal_mode = WAL");
+    db.exec(`PRAGMA synchronous = ${options.synchronous}`);
+    db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return db;
 }

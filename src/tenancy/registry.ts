@@ -3,19 +3,32 @@
  * shares concurrent opens, keeps at most `maxOpen` files open (LRU) and really releases descriptors:
  * libSQL frees them only at GC, so evictions are followed by a forced collection.
  */
-import type { Client } from "@libsql/client";
-import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
+import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
+import type Database from "libsql";
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import { AppError } from "../errors.ts";
-import { applyMigrations, pendingMigrations } from "../store/migrate.ts";
+import { applyMigrations, nativeTarget, pendingMigrations } from "../store/migrate.ts";
 import { tenantMigrations } from "../store/migrations.gen.ts";
-import { openSqlite, type SqliteOptions } from "../store/open.ts";
+import { openTenantFile, type SqliteOptions } from "../store/open.ts";
+import { drizzleOnLibsql } from "../store/tenant/drizzle.ts";
 import * as tenantSchema from "../store/tenant/schema.ts";
 import { tenantDbPath } from "./tenant-id.ts";
 import { WriteLock } from "./write-lock.ts";
 
-export type TenantDatabase = { id: string; client: Client; db: LibSQLDatabase<typeof tenantSchema>; writes: WriteLock };
+/**
+ * One open tenant file: the native connection (statements prepared once, cached in `statements`), drizzle on
+ * top of it (synchronous, so a read-check-write inside one call is atomic in this process), and `writes`
+ * for the rare write sequence that must await in between.
+ */
+export type TenantDatabase = {
+  id: string;
+  native: Database.Database;
+  db: BetterSQLite3Database<typeof tenantSchema>;
+  writes: WriteLock;
+  /** Prepared statements of this connection, by name: built on first use, reused for every request. */
+  statements: Map<string, unknown>;
+};
 
 type Entry = { id: string; ready: Promise<TenantDatabase>; value?: TenantDatabase; leases: number; closed: boolean };
 
@@ -84,11 +97,11 @@ export class TenantRegistry {
   /** Migrations a tenant file lacks (without applying them). */
   async pending(id: string): Promise<string[]> {
     if (this.#open.has(id)) return [];
-    const client = await openSqlite(this.pathOf(id), this.#options.sqlite);
+    const native = openTenantFile(this.pathOf(id), this.#options.sqlite);
     try {
-      return (await pendingMigrations(client, tenantMigrations)).map((m) => m.tag);
+      return (await pendingMigrations(nativeTarget(native), tenantMigrations)).map((m) => m.tag);
     } finally {
-      client.close();
+      native.close();
     }
   }
 
@@ -134,14 +147,14 @@ export class TenantRegistry {
     // Never let the driver create a file for a tenant that does not have one.
     if (!create && !existsSync(path)) throw new AppError("not_found", `tenant ${id} has no database`);
     if (this.#gcDebt) await this.#collectNow();
-    const client = await openSqlite(path, this.#options.sqlite);
+    const native = openTenantFile(path, this.#options.sqlite);
     try {
-      await applyMigrations(client, tenantMigrations);
+      await applyMigrations(nativeTarget(native), tenantMigrations);
     } catch (error) {
-      client.close();
+      native.close();
       throw error;
     }
-    return { id, client, db: drizzle(client, { schema: tenantSchema }), writes: new WriteLock() };
+    return { id, native, db: drizzleOnLibsql(native, tenantSchema), writes: new WriteLock(), statements: new Map() };
   }
 
   #evict(): void {
@@ -160,9 +173,9 @@ export class TenantRegistry {
     if (entry.closed) return;
     entry.closed = true;
     // Close synchronously when open, so a collection that follows can free the descriptors.
-    if (entry.value) return entry.value.client.close();
+    if (entry.value) return closeTenant(entry.value);
     try {
-      (await entry.ready).client.close();
+      closeTenant(await entry.ready);
     } catch {
       // a database that failed to open has nothing to close
     }
@@ -190,4 +203,9 @@ export class TenantRegistry {
     await new Promise((resolve) => setImmediate(resolve));
     Bun.gc(true);
   }
+}
+
+function closeTenant(tenant: TenantDatabase): void {
+  tenant.statements.clear();
+  tenant.native.close();
 }

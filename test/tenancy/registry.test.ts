@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { createClient } from "@libsql/client";
-import { applyMigrations, pendingMigrations } from "../../src/store/migrate.ts";
+import { applyMigrations, clientTarget, pendingMigrations } from "../../src/store/migrate.ts";
 import { tenantMigrations } from "../../src/store/migrations.gen.ts";
 import { TenantRegistry } from "../../src/tenancy/registry.ts";
 import { cleanupTempDirs, tempDir } from "../helpers/tmp.ts";
@@ -20,7 +20,7 @@ describe("TenantRegistry", () => {
     const reg = registry(4);
     await reg.create("acme");
     expect(reg.exists("acme")).toBe(true);
-    const tables = await reg.use("acme", async ({ client }) => (await client.execute("SELECT name FROM sqlite_master WHERE type IN ('table') ORDER BY name")).rows.map((r) => r[0]));
+    const tables = await reg.use("acme", async ({ native }) => (native.prepare("SELECT name FROM sqlite_master WHERE type IN ('table') ORDER BY name").raw().all() as string[][]).map((r) => r[0]));
     expect(tables).toContain("documents");
     expect(tables).toContain("documents_fts");
     expect(tables).toContain("__drizzle_migrations");
@@ -47,10 +47,10 @@ describe("TenantRegistry", () => {
     const reg = registry(1);
     await reg.create("a");
     await reg.create("b");
-    await reg.use("a", async ({ client }) => {
+    await reg.use("a", async ({ native }) => {
       await reg.use("b", async () => undefined);
       // a is still usable while b pushed the registry over its cap
-      expect((await client.execute("SELECT count(*) FROM documents")).rows[0]![0]).toBe(0);
+      expect(native.prepare("SELECT count(*) FROM documents").raw().get()).toEqual([0]);
     });
     expect(reg.openCount).toBe(1);
     await reg.closeAll();
@@ -60,7 +60,7 @@ describe("TenantRegistry", () => {
     const reg = registry(8);
     await reg.create("acme");
     await reg.closeAll();
-    const clients = await Promise.all(Array.from({ length: 20 }, () => reg.use("acme", async ({ client }) => client)));
+    const clients = await Promise.all(Array.from({ length: 20 }, () => reg.use("acme", async ({ native }) => native)));
     expect(new Set(clients).size).toBe(1);
     await reg.closeAll();
   });
@@ -70,18 +70,18 @@ describe("TenantRegistry", () => {
     const path = reg.pathOf("old");
     await reg.create("seed"); // makes the tenants directory
     const client = createClient({ url: `file:${path}`, concurrency: 1 });
-    await applyMigrations(client, tenantMigrations.slice(0, 1));
+    await applyMigrations(clientTarget(client), tenantMigrations.slice(0, 1));
     await client.execute("INSERT INTO documents (id, title, content, tags, version, bytes, created_at, updated_at) VALUES ('d1', 'Old title', 'written before FTS existed', '[]', 1, 10, 1, 1)");
     client.close();
     expect(await reg.pending("old")).toEqual(tenantMigrations.slice(1).map((m) => m.tag));
-    const hits = await reg.use("old", async ({ client }) => (await client.execute("SELECT id FROM documents_fts JOIN documents ON documents.seq = documents_fts.rowid WHERE documents_fts MATCH 'written'")).rows.map((r) => r[0]));
+    const hits = await reg.use("old", async ({ native }) => (native.prepare("SELECT id FROM documents_fts JOIN documents ON documents.seq = documents_fts.rowid WHERE documents_fts MATCH 'written'").raw().all() as string[][]).map((r) => r[0]));
     expect(await reg.pending("old")).toEqual([]);
     // rows written before the FTS migration are indexed by it, and counted by the storage totals
     expect(hits).toEqual(["d1"]);
-    const stats = await reg.use("old", async ({ client }) => (await client.execute("SELECT documents, bytes FROM tenant_stats")).rows[0]);
+    const stats = await reg.use("old", async ({ native }) => native.prepare("SELECT documents, bytes FROM tenant_stats").raw().get() as number[]);
     expect([stats![0], stats![1]]).toEqual([1, 10]);
     const again = createClient({ url: `file:${path}`, concurrency: 1 });
-    expect(await pendingMigrations(again, tenantMigrations)).toEqual([]);
+    expect(await pendingMigrations(clientTarget(again), tenantMigrations)).toEqual([]);
     again.close();
     await reg.closeAll();
   });
@@ -97,7 +97,7 @@ describe("TenantRegistry", () => {
     const baseline = openFds();
     let peak = 0;
     for (const id of ids) {
-      await reg.use(id, async ({ client }) => client.execute("SELECT count(*) FROM documents"));
+      await reg.use(id, async ({ native }) => native.prepare("SELECT count(*) FROM documents").all());
       peak = Math.max(peak, openFds() - baseline);
     }
     expect(reg.openCount).toBe(cap);

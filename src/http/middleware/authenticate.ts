@@ -38,8 +38,9 @@ export function authenticate({ authenticator, failures, failuresPerMinute, clien
       void audit.appendThrottled(key(c), 60_000, { actor: "anonymous", action: "auth.failed", outcome: "failure", client: c.get("client"), details: { reason: message } })?.catch(() => undefined);
       return rpcErrorResponse(401, rpcCodes.unauthorized, `Unauthorized: ${message}`, { id, headers: { "www-authenticate": challenges.unauthorized(credentialSent ? message : null) } });
     };
-    const url = new URL(c.req.url);
-    for (const [name, value] of url.searchParams) {
+    // Only parse the URL when there is a query string at all (the common case has none).
+    const query = c.req.url.includes("?") ? new URL(c.req.url).searchParams : [];
+    for (const [name, value] of query) {
       if (credentialParams.includes(name.toLowerCase()) || looksLikeApiKey(value)) {
         return refuse("credentials in the query string are refused (they end up in logs); send Authorization: Bearer <key>", true);
       }

@@ -16,12 +16,10 @@ export function isLoopbackBind(host: string): boolean {
   return host === "localhost" || host === "::1" || host.startsWith("127.");
 }
 
-function hostnameOf(hostHeader: string): string | null {
-  try {
-    return new URL(`http://${hostHeader}`).hostname.toLowerCase();
-  } catch {
-    return null;
-  }
+/** The hostname of a Host header: `name[:port]` or `[v6]:port`; null when malformed. */
+export function hostnameOf(hostHeader: string): string | null {
+  const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(hostHeader);
+  return match ? match[1]!.toLowerCase() : null;
 }
 
 export function originGuard(config: Config): MiddlewareHandler<AppEnv> {

@@ -17,13 +17,14 @@ export function readBody(maxBytes: number): MiddlewareHandler<AppEnv> {
     if (type !== "application/json") {
       return rpcErrorResponse(415, rpcCodes.serverError, `Unsupported Media Type: Content-Type must be application/json, got ${JSON.stringify(type || "(none)")}`);
     }
-    const declared = Number(c.req.header("content-length") ?? "0");
-    if (declared > maxBytes) return tooLarge(maxBytes);
-    const bytes = await readCapped(c.req.raw, maxBytes);
-    if (bytes === null) return tooLarge(maxBytes);
+    const length = c.req.header("content-length");
+    if (length !== undefined && Number(length) > maxBytes) return tooLarge(maxBytes);
+    // With a declared length within the limit the body can be read at once; otherwise stream it with a cap.
+    const text = length !== undefined ? await c.req.raw.text() : await readCapped(c.req.raw, maxBytes);
+    if (text === null || (length === undefined && text.length > maxBytes)) return tooLarge(maxBytes);
     let body: unknown;
     try {
-      body = JSON.parse(new TextDecoder().decode(bytes));
+      body = JSON.parse(text);
     } catch {
       return rpcErrorResponse(400, rpcCodes.parseError, "Parse error: the body is not valid JSON");
     }
@@ -55,8 +56,8 @@ function describe(message: Record<string, unknown>): RpcInfo {
 const tooLarge = (max: number) => rpcErrorResponse(413, rpcCodes.serverError, `Payload Too Large: the body exceeds server.max_body_bytes (${max} bytes)`);
 
 /** Reads the body, giving up (null) as soon as it grows past `max` bytes. */
-async function readCapped(request: Request, max: number): Promise<Uint8Array | null> {
-  if (!request.body) return new Uint8Array();
+async function readCapped(request: Request, max: number): Promise<string | null> {
+  if (!request.body) return "";
   const chunks: Uint8Array[] = [];
   let size = 0;
   const reader = request.body.getReader();
@@ -70,12 +71,11 @@ async function readCapped(request: Request, max: number): Promise<Uint8Array | n
     }
     chunks.push(value);
   }
-  if (chunks.length === 1) return chunks[0]!;
   const out = new Uint8Array(size);
   let offset = 0;
   for (const chunk of chunks) {
     out.set(chunk, offset);
     offset += chunk.byteLength;
   }
-  return out;
+  return new TextDecoder().decode(out);
 }

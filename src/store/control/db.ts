@@ -3,7 +3,7 @@ import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
 import type { Client } from "@libsql/client";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { applyMigrations } from "../migrate.ts";
+import { applyMigrations, clientTarget } from "../migrate.ts";
 import { controlMigrations } from "../migrations.gen.ts";
 import { openSqlite, type SqliteOptions } from "../open.ts";
 import * as schema from "./schema.ts";
@@ -17,7 +17,7 @@ export async function openControl(dataDir: string, sqlite: SqliteOptions): Promi
   const client = await openSqlite(path, sqlite);
   try {
     await client.execute("PRAGMA foreign_keys = ON");
-    await applyMigrations(client, controlMigrations);
+    await applyMigrations(clientTarget(client), controlMigrations);
   } catch (error) {
     client.close();
     throw error;

@@ -1,8 +1,9 @@
 /** A tenant's document store: CRUD, tag filter, cursor pagination and FTS5 search on that tenant's file only. */
-import { and, desc, eq, lt, sql } from "drizzle-orm";
+import { and, desc, lt, sql } from "drizzle-orm";
+import type Database from "libsql";
 import { AppError, invalidInput, notFound } from "../../errors.ts";
 import type { TenantDatabase } from "../../tenancy/registry.ts";
-import { documents, documentTags, type DocumentRow } from "./schema.ts";
+import { documents, documentTags } from "./schema.ts";
 
 export type Document = {
   id: string;
@@ -32,15 +33,7 @@ const encoder = new TextEncoder();
 export const byteLength = (text: string) => encoder.encode(text).length;
 const sizeOf = (title: string, content: string, tags: string[]) => byteLength(title) + byteLength(content) + tags.reduce((n, t) => n + byteLength(t), 0);
 
-const toDocument = (row: DocumentRow): Document => ({
-  id: row.id,
-  title: row.title,
-  content: row.content,
-  tags: row.tags,
-  version: row.version,
-  created_at: new Date(row.createdAt).toISOString(),
-  updated_at: new Date(row.updatedAt).toISOString(),
-});
+
 
 /** Opaque cursors: the position (seq) of the last item returned, base64url-encoded with a version tag. */
 const encodeCursor = (seq: number) => Buffer.from(`c1:${seq}`).toString("base64url");
@@ -74,6 +67,42 @@ export type StorageUse = { documents: number; bytes: number };
 
 const unlimited: StorageQuota = { maxDocuments: Number.MAX_SAFE_INTEGER, maxBytes: Number.MAX_SAFE_INTEGER };
 
+type Row = { seq: number; id: string; title: string; content: string; tags: string; version: number; bytes: number; created_at: number; updated_at: number };
+
+const rowToDocument = (r: Row): Document => ({
+  id: r.id,
+  title: r.title,
+  content: r.content,
+  tags: JSON.parse(r.tags) as string[],
+  version: r.version,
+  created_at: new Date(r.created_at).toISOString(),
+  updated_at: new Date(r.updated_at).toISOString(),
+});
+
+/** The statements of the hot paths, prepared once per open tenant file. */
+const sqlText = {
+  get: "SELECT * FROM documents WHERE id = ?",
+  stats: "SELECT documents, bytes FROM tenant_stats WHERE id = 1",
+  insert: `INSERT INTO documents (id, title, content, tags, version, bytes, created_at, updated_at)
+           SELECT ?, ?, ?, ?, 1, ?, ?, ?
+           WHERE (SELECT documents FROM tenant_stats WHERE id = 1) < ? AND (SELECT bytes FROM tenant_stats WHERE id = 1) + ? <= ?`,
+  insertTag: "INSERT INTO document_tags (tag, doc_seq) VALUES (?, ?)",
+  deleteTags: "DELETE FROM document_tags WHERE doc_seq = ?",
+  update: `UPDATE documents SET title = ?, content = ?, tags = ?, version = version + 1, bytes = ?, updated_at = ?
+           WHERE seq = ? AND (? <= bytes OR (SELECT bytes FROM tenant_stats WHERE id = 1) + (? - bytes) <= ?)`,
+  delete: "DELETE FROM documents WHERE id = ? RETURNING seq",
+  // Rank first over the whole match set, then build snippets for the page only (snippets are the costly part).
+  search: `WITH ranked AS (
+             SELECT rowid AS seq, bm25(documents_fts, 5.0, 1.0) AS score FROM documents_fts
+             WHERE documents_fts MATCH ?1 ORDER BY score LIMIT ?2)
+           SELECT d.id, d.title, d.tags, d.version, d.created_at, d.updated_at, ranked.score,
+                  snippet(documents_fts, -1, '**', '**', '…', 16) AS snippet
+           FROM ranked JOIN documents_fts ON documents_fts.rowid = ranked.seq JOIN documents d ON d.seq = ranked.seq
+           WHERE documents_fts MATCH ?1 ORDER BY ranked.score`,
+} as const;
+
+type StatementName = keyof typeof sqlText;
+
 export class DocumentStore {
   readonly #t: TenantDatabase;
   readonly #clock: () => number;
@@ -85,35 +114,41 @@ export class DocumentStore {
     this.#quota = quota;
   }
 
+  /** A statement of this tenant's connection, prepared on first use. */
+  #stmt(name: StatementName): Database.Statement<unknown[]> {
+    let statement = this.#t.statements.get(name) as Database.Statement<unknown[]> | undefined;
+    if (!statement) {
+      statement = this.#t.native.prepare(sqlText[name]);
+      this.#t.statements.set(name, statement);
+    }
+    return statement;
+  }
+
   /** Documents and bytes stored now (kept by triggers, O(1)). */
   async storage(): Promise<StorageUse> {
-    const result = await this.#t.client.execute("SELECT documents, bytes FROM tenant_stats WHERE id = 1");
-    const row = result.rows[0];
-    return { documents: Number(row?.documents ?? 0), bytes: Number(row?.bytes ?? 0) };
+    const row = this.#stmt("stats").get() as { documents: number; bytes: number } | undefined;
+    return { documents: row?.documents ?? 0, bytes: row?.bytes ?? 0 };
   }
 
   async create(input: { title: string; content: string; tags: string[] }): Promise<Document> {
     const now = this.#clock();
     const tags = unique(input.tags);
-    const row = { id: newDocumentId(), title: input.title, content: input.content, tags, version: 1, bytes: sizeOf(input.title, input.content, tags), createdAt: now, updatedAt: now };
-    const { db } = this.#t;
+    const id = newDocumentId();
+    const bytes = sizeOf(input.title, input.content, tags);
     const { maxDocuments, maxBytes } = this.#quota;
-    await this.#t.writes.run(async () => {
-      // The quota check and the insert are one statement in one atomic batch: concurrent writers cannot overshoot.
-      const [inserted] = await db.batch([
-        db.run(sql`INSERT INTO documents (id, title, content, tags, version, bytes, created_at, updated_at)
-                   SELECT ${row.id}, ${row.title}, ${row.content}, ${JSON.stringify(tags)}, 1, ${row.bytes}, ${now}, ${now}
-                   WHERE (SELECT documents FROM tenant_stats WHERE id = 1) < ${maxDocuments}
-                     AND (SELECT bytes FROM tenant_stats WHERE id = 1) + ${row.bytes} <= ${maxBytes}`),
-        ...tags.map((tag) => db.run(sql`INSERT INTO document_tags (tag, doc_seq) SELECT ${tag}, seq FROM documents WHERE id = ${row.id}`)),
-      ]);
-      if (inserted.rowsAffected === 0) throw await this.#quotaError(row.bytes);
-    });
-    return toDocument({ ...row, seq: 0 });
+    // One synchronous transaction: the quota check is part of the insert, so writers cannot overshoot.
+    const inserted = this.#t.native.transaction(() => {
+      const result = this.#stmt("insert").run(id, input.title, input.content, JSON.stringify(tags), bytes, now, now, maxDocuments, bytes, maxBytes);
+      if (result.changes === 0) return false;
+      for (const tag of tags) this.#stmt("insertTag").run(tag, Number(result.lastInsertRowid));
+      return true;
+    })();
+    if (!inserted) throw this.#quotaError(bytes);
+    return { id, title: input.title, content: input.content, tags, version: 1, created_at: new Date(now).toISOString(), updated_at: new Date(now).toISOString() };
   }
 
-  async #quotaError(adding: number): Promise<AppError> {
-    const use = await this.storage();
+  #quotaError(adding: number): AppError {
+    const use = this.#stmt("stats").get() as StorageUse;
     const { maxDocuments, maxBytes } = this.#quota;
     const what =
       use.documents >= maxDocuments
@@ -125,8 +160,8 @@ export class DocumentStore {
   }
 
   async get(id: string): Promise<Document | null> {
-    const [row] = await this.#t.db.select().from(documents).where(eq(documents.id, id)).limit(1);
-    return row ? toDocument(row) : null;
+    const row = this.#stmt("get").get(id) as Row | undefined;
+    return row ? rowToDocument(row) : null;
   }
 
   /** Newest first; `cursor` continues after the last item of the previous page. */
@@ -134,12 +169,13 @@ export class DocumentStore {
     const after = options.cursor ? decodeCursor(options.cursor) : undefined;
     const { db } = this.#t;
     const conditions = [after !== undefined ? lt(documents.seq, after) : undefined, options.tag !== undefined ? sql`${documents.seq} IN (SELECT doc_seq FROM ${documentTags} WHERE tag = ${options.tag})` : undefined];
-    const rows = await db
+    const rows = db
       .select({ seq: documents.seq, id: documents.id, title: documents.title, tags: documents.tags, version: documents.version, bytes: documents.bytes, createdAt: documents.createdAt, updatedAt: documents.updatedAt })
       .from(documents)
       .where(and(...conditions))
       .orderBy(desc(documents.seq))
-      .limit(options.limit + 1);
+      .limit(options.limit + 1)
+      .all();
     const page = rows.slice(0, options.limit);
     return {
       documents: page.map((r) => ({ id: r.id, title: r.title, tags: r.tags, version: r.version, bytes: r.bytes, created_at: new Date(r.createdAt).toISOString(), updated_at: new Date(r.updatedAt).toISOString() })),
@@ -151,67 +187,53 @@ export class DocumentStore {
   async search(query: string, limit: number): Promise<SearchHit[]> {
     const fts = toFtsQuery(query);
     if (fts === null) throw invalidInput("query has no searchable words: use letters or digits");
-    const result = await this.#t.client.execute({
-      sql: `SELECT d.id, d.title, d.tags, d.version, d.created_at, d.updated_at,
-                   snippet(documents_fts, -1, '**', '**', '…', 16) AS snippet, bm25(documents_fts, 5.0, 1.0) AS score
-            FROM documents_fts JOIN documents d ON d.seq = documents_fts.rowid
-            WHERE documents_fts MATCH ? ORDER BY score LIMIT ?`,
-      args: [fts, limit],
-    });
-    return result.rows.map((r) => ({
-      id: r.id as string,
-      title: r.title as string,
-      tags: JSON.parse(r.tags as string) as string[],
-      version: r.version as number,
-      created_at: new Date(r.created_at as number).toISOString(),
-      updated_at: new Date(r.updated_at as number).toISOString(),
-      snippet: r.snippet as string,
-      score: Math.round(-(r.score as number) * 1e4) / 1e4,
+    const rows = this.#stmt("search").all(fts, limit) as (Omit<Row, "content" | "bytes" | "seq"> & { snippet: string; score: number })[];
+    return rows.map((r) => ({
+      id: r.id,
+      title: r.title,
+      tags: JSON.parse(r.tags) as string[],
+      version: r.version,
+      created_at: new Date(r.created_at).toISOString(),
+      updated_at: new Date(r.updated_at).toISOString(),
+      snippet: r.snippet,
+      score: Math.round(-r.score * 1e4) / 1e4,
     }));
   }
 
   /** Applies the given fields; with `expectedVersion`, refuses (conflict) unless the stored version matches. */
   async update(id: string, patch: { title?: string; content?: string; tags?: string[]; expectedVersion?: number }): Promise<Document> {
-    return this.#t.writes.run(async () => {
-      const current = await this.get(id);
-      if (!current) throw notFound(`document ${id} not found`);
-      if (patch.expectedVersion !== undefined && patch.expectedVersion !== current.version) {
-        throw new AppError("conflict", `document ${id} is at version ${current.version}, not ${patch.expectedVersion}: get it again, reapply your change, and pass expected_version ${current.version}`, {
-          details: { current_version: current.version },
+    // Synchronous from read to write: no other request of this process can interleave.
+    return this.#t.native.transaction(() => {
+      const row = this.#stmt("get").get(id) as Row | undefined;
+      if (!row) throw notFound(`document ${id} not found`);
+      if (patch.expectedVersion !== undefined && patch.expectedVersion !== row.version) {
+        throw new AppError("conflict", `document ${id} is at version ${row.version}, not ${patch.expectedVersion}: get it again, reapply your change, and pass expected_version ${row.version}`, {
+          details: { current_version: row.version },
         });
       }
+      const current = rowToDocument(row);
       const title = patch.title ?? current.title;
       const content = patch.content ?? current.content;
       const tags = patch.tags ? unique(patch.tags) : current.tags;
-      const now = Math.max(this.#clock(), Date.parse(current.updated_at));
-      const { db } = this.#t;
-      const changes = { title, content, tags, version: current.version + 1, bytes: sizeOf(title, content, tags), updatedAt: now };
-      const grows = sql`(SELECT bytes FROM tenant_stats WHERE id = 1) + (${changes.bytes} - ${documents.bytes}) <= ${this.#quota.maxBytes}`;
-      const [updated] = await db.batch([
-        db.update(documents).set(changes).where(and(eq(documents.id, id), sql`(${changes.bytes} <= ${documents.bytes} OR ${grows})`)),
-        ...(patch.tags
-          ? [
-              // Conditioned on the new version: when the quota refused the update, the tags stay as they were.
-              db.run(sql`DELETE FROM document_tags WHERE doc_seq = (SELECT seq FROM documents WHERE id = ${id} AND version = ${changes.version})`),
-              ...tags.map((tag) => db.run(sql`INSERT INTO document_tags (tag, doc_seq) SELECT ${tag}, seq FROM documents WHERE id = ${id} AND version = ${changes.version}`)),
-            ]
-          : []),
-      ]);
-      if (updated.rowsAffected === 0) throw await this.#quotaError(changes.bytes);
-      return { ...current, title, content, tags, version: changes.version, updated_at: new Date(now).toISOString() };
-    });
+      const now = Math.max(this.#clock(), row.updated_at);
+      const bytes = sizeOf(title, content, tags);
+      const result = this.#stmt("update").run(title, content, JSON.stringify(tags), bytes, now, row.seq, bytes, bytes, this.#quota.maxBytes);
+      if (result.changes === 0) throw this.#quotaError(bytes);
+      if (patch.tags) {
+        this.#stmt("deleteTags").run(row.seq);
+        for (const tag of tags) this.#stmt("insertTag").run(tag, row.seq);
+      }
+      return { ...current, title, content, tags, version: row.version + 1, updated_at: new Date(now).toISOString() };
+    })();
   }
 
   /** Deletes a document; false when there was none with this id. */
   async delete(id: string): Promise<boolean> {
-    return this.#t.writes.run(async () => {
-      const { db } = this.#t;
-      const [, deleted] = await db.batch([
-        db.run(sql`DELETE FROM document_tags WHERE doc_seq = (SELECT seq FROM documents WHERE id = ${id})`),
-        db.delete(documents).where(eq(documents.id, id)).returning({ id: documents.id }),
-      ]);
-      return deleted.length > 0;
-    });
+    return this.#t.native.transaction(() => {
+      const deleted = this.#stmt("delete").get(id) as { seq: number } | undefined;
+      if (deleted) this.#stmt("deleteTags").run(deleted.seq);
+      return deleted !== undefined;
+    })();
   }
 }
 

@@ -12,8 +12,34 @@ export type Logger = {
 
 export type LoggerOptions = { level: LogLevel; format: "json" | "pretty"; write?: (line: string) => void };
 
+/**
+ * Lines written in the same tick are joined into one write (an access-log line per request would otherwise
+ * be one syscall per request). Flushed on the next macrotask and at exit, so nothing is lost on a clean stop.
+ */
+function bufferedStderr(): (line: string) => void {
+  let pending: string[] = [];
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    if (pending.length === 0) return;
+    const text = pending.join("");
+    pending = [];
+    process.stderr.write(text);
+  };
+  process.once("exit", flush);
+  return (line) => {
+    pending.push(line);
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  };
+}
+
+let sharedStderr: ((line: string) => void) | undefined;
+
 export function createLogger(options: LoggerOptions, base: Record<string, unknown> = {}): Logger {
-  const write = options.write ?? ((line: string) => process.stderr.write(line));
+  const write = options.write ?? (sharedStderr ??= bufferedStderr());
   const min = order[options.level];
   const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (order[level] < min) return;

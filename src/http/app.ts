@@ -1,7 +1,6 @@
 /** The hono app: ONE ordered middleware list; read top to bottom, it is the whole request pipeline. */
 import { Hono } from "hono";
 import { requestId } from "hono/request-id";
-import { secureHeaders } from "hono/secure-headers";
 import type { Authenticator } from "../auth/authenticate.ts";
 import { actorOf } from "../auth/principal.ts";
 import type { Limits } from "../limits/setup.ts";
@@ -20,6 +19,7 @@ import { challenges, wellKnownRoutes } from "./well-known.ts";
 import { clientAddress } from "./client-address.ts";
 import { originGuard } from "./middleware/origin-guard.ts";
 import { readBody } from "./middleware/read-body.ts";
+import { securityHeaders } from "./middleware/security-headers.ts";
 
 export type AppDeps = { runtime: Runtime; log: Logger; readiness: Readiness; authenticator: Authenticator; limits: Limits };
 
@@ -30,7 +30,7 @@ export function createApp({ runtime, log, readiness, authenticator, limits }: Ap
 
   app.use("*", requestId({ headerName: "x-request-id" }));
   app.use("*", accessLog(log));
-  app.use("*", secureHeaders({ crossOriginResourcePolicy: "same-origin", xFrameOptions: "DENY" }));
+  app.use("*", securityHeaders());
   app.use("*", originGuard(config));
   app.route("/", healthRoutes(runtime, readiness));
   app.route("/", wellKnownRoutes(config));
@@ -49,7 +49,7 @@ export function createApp({ runtime, log, readiness, authenticator, limits }: Ap
       const { principal, tenant } = c.get("auth");
       const rpc = c.get("rpc");
       void runtime.audit
-        .appendThrottled(`authz:${principal.subject}`, 60_000, { actor: actorOf(principal), tenantId: tenant.id, action: "authz.denied", target: rpc.tool ?? rpc.method, outcome: "denied", client: c.get("client"), details: { required_scope: scope } })
+        .appendThrottled(`authz:${principal.subject}`, 60_000, { actor: actorOf(principal), tenantId: tenant.id, action: "authz.denied", target: rpc.tool ?? rpc.method, outcome: "denied", client: c.get("client")(), details: { required_scope: scope } })
         ?.catch(() => undefined);
     }),
   );

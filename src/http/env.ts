@@ -11,8 +11,8 @@ export type AppEnv = {
     requestId: string;
     rpc: RpcInfo;
     auth: Authenticated;
-    /** The client's address (socket peer, or X-Forwarded-For with server.trust_proxy). */
-    client: string;
+    /** The client's address (socket peer, or X-Forwarded-For with server.trust_proxy), computed on first use. */
+    client: () => string;
     /** The tenant's effective limits, set by admission. */
     plan: Plan;
   };

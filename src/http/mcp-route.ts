@@ -13,7 +13,7 @@ import { ServerPool } from "../mcp/server-pool.ts";
 import { buildServer, type Catalogue } from "../mcp/server.ts";
 import type { Runtime } from "../runtime.ts";
 import { DocumentStore } from "../store/tenant/documents.ts";
-import { runWithTenant, type TenantContext } from "../tenancy/context.ts";
+import type { TenantContext } from "../tenancy/context.ts";
 import type { AppEnv } from "./env.ts";
 import { rpcCodes, rpcErrorResponse } from "./jsonrpc.ts";
 
@@ -51,22 +51,26 @@ export function mcpRoute({ runtime, catalogue, log, meter }: Deps): Handler<AppE
     request.signal.addEventListener("abort", () => deadline.abort(new Error("the client went away")), { once: true });
     try {
       return await runtime.registry.use(tenant.id, async (db) => {
+        let requestLog: Logger | undefined;
         const ctx: TenantContext = {
           requestId,
           tenant,
           principal,
           store: new DocumentStore(db, runtime.clock, { maxDocuments: plan.max_documents, maxBytes: plan.max_storage_bytes }),
           signal: deadline.signal,
-          log: log.child({ request_id: requestId, tenant: tenant.id }),
+          // Built only when a tool logs: most requests never do.
+          get log() {
+            return (requestLog ??= log.child({ request_id: requestId, tenant: tenant.id }));
+          },
           meter: (event, n) => meter.add(tenant.id, event, n),
           plan,
           audit: (action, target, details) =>
-            void runtime.audit.append({ actor: actorOf(principal), tenantId: tenant.id, action, target, client: c.get("client"), details }).catch((error) => log.warn("audit append failed", { error: String(error) })),
+            void runtime.audit.append({ actor: actorOf(principal), tenantId: tenant.id, action, target, client: c.get("client")(), details }).catch((error) => log.warn("audit append failed", { error: String(error) })),
           usage: async (month) => (await usageReport({ control: runtime.control, pricing: runtime.config.pricing, month, tenant: tenant.id, meter }))[0]!,
         };
         const authInfo: AuthInfo = { token: principal.subject, clientId: principal.subject, scopes: principal.scopes, extra: { tenant: ctx } };
         // The body's envelope claim (or a 2026 protocol header) marks the 2026-07-28 era; anything else is 2025-era.
-        const work = runWithTenant(ctx, () => (isModern(request, rpc.era) ? modern.fetch(request, { parsedBody: rpc.body, authInfo }) : legacy(request, rpc.body, authInfo, rpc.method)));
+        const work = isModern(request, rpc.era) ? modern.fetch(request, { parsedBody: rpc.body, authInfo }) : legacy(request, rpc.body, authInfo, rpc.method);
         const timedOut = new Promise<Response>((resolve) =>
           deadline.signal.addEventListener("abort", () =>
             resolve(rpcErrorResponse(504, rpcCodes.timeout, `Request timed out after ${timeoutMs} ms (the plan's request_timeout_ms); the operation was cancelled`, { id: rpc.id })),

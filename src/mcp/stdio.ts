@@ -11,7 +11,7 @@ import { actorOf } from "../auth/principal.ts";
 import { createLogger } from "../log.ts";
 import type { Runtime } from "../runtime.ts";
 import { DocumentStore } from "../store/tenant/documents.ts";
-import { runWithTenant, type TenantContext } from "../tenancy/context.ts";
+import type { TenantContext } from "../tenancy/context.ts";
 import { effectivePlan } from "../limits/plan.ts";
 import { createLimits } from "../limits/setup.ts";
 import { usageReport } from "../metering/usage-report.ts";
@@ -50,9 +50,7 @@ export async function serveStdioSession(runtime: Runtime, credential: StdioCrede
     });
     const stdio = new StdioServerTransport();
     const transport = runtime.config.limits.enabled ? new AdmittingTransport(stdio, limits.admission, () => auth.tenant) : stdio;
-    const handle = runWithTenant(ctx, () =>
-      serveStdio(() => buildServer(catalogue, () => ctx, ctx.principal.scopes), { transport, onerror: (error) => log.warn("stdio transport error", { error: error.message }) }),
-    );
+    const handle = serveStdio(() => buildServer(catalogue, () => ctx, ctx.principal.scopes), { transport, onerror: (error) => log.warn("stdio transport error", { error: error.message }) });
     await closed;
     await handle.close();
     log.info("stdio session ended");

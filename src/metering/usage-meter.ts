@@ -49,9 +49,22 @@ export class UsageMeter {
     this.#timer = setInterval(() => this.flush().catch(onError), intervalMs);
   }
 
+  #month = { from: 0, to: 0, name: "" };
+
+  /** The current month, recomputed only when the clock leaves the cached one. */
+  #currentMonth(): string {
+    const now = this.#clock();
+    if (now < this.#month.from || now >= this.#month.to) {
+      const name = monthOf(now);
+      const [y, m] = name.split("-").map(Number) as [number, number];
+      this.#month = { from: Date.UTC(y, m - 1, 1), to: nextMonthStart(name).getTime(), name };
+    }
+    return this.#month.name;
+  }
+
   /** Counts `n` occurrences of an event for a tenant now. */
   add(tenantId: string, event: string, n = 1): void {
-    const month = monthOf(this.#clock());
+    const month = this.#currentMonth();
     const key = `${tenantId}${sep}${month}${sep}${event}`;
     this.#pending.set(key, (this.#pending.get(key) ?? 0) + n);
     if (this.#totals.has(key)) this.#totals.set(key, this.#totals.get(key)! + n);

@@ -123,13 +123,13 @@ export class TenantRegistry {
   }
 
   #acquire(id: string, create = false): Entry {
-    const path = this.pathOf(id);
     let entry = this.#open.get(id);
     if (entry) {
       this.#open.delete(id);
       this.#open.set(id, entry);
     } else {
-      const created: Entry = { id, leases: 0, closed: false, ready: this.#openFile(id, path, create) };
+      // The path (validated, confined to the data dir) is only needed to open: not on every hit.
+      const created: Entry = { id, leases: 0, closed: false, ready: this.#openFile(id, this.pathOf(id), create) };
       created.ready.then(
         (value) => (created.value = value),
         // A failed open must not stay cached.

@@ -35,30 +35,25 @@ describe("SlidingWindow", () => {
     fc.assert(
       fc.property(params, arrivals, ({ limit, windowMs }, seq) => {
         propertyRuns++;
-        const window = new SlidingWindow(limit, windowMs);
+        const times: number[] = [];
         let t = 0;
-        for (const { gap, weight } of seq) {
-          t += gap;
-          const decision = window.consume(t, weight);
-          if (!decision.admitted && decision.retryAfterMs > 0 && Number.isFinite(decision.retryAfterMs)) {
-            // Replay on copies of the state: same history, then probe.
-            const probeAt = (at: number) => {
-              const copy = new SlidingWindow(limit, windowMs);
-              let u = 0;
-              for (const s of seq) {
-                u += s.gap;
-                if (u === t && s === seq.find((x, i) => seq.slice(0, i + 1).reduce((sum, y) => sum + y.gap, 0) === t && x === s)) break;
-                copy.consume(u, s.weight);
-              }
-              return copy.consume(at, weight).admitted;
-            };
-            if (!probeAt(t + decision.retryAfterMs)) return false;
-            if (decision.retryAfterMs >= 1 && probeAt(t + decision.retryAfterMs - 1)) return false;
-          }
+        for (const { gap } of seq) times.push((t += gap));
+        /** A window with the history of the first `k` arrivals replayed (same decisions as the original). */
+        const replay = (k: number) => {
+          const copy = new SlidingWindow(limit, windowMs);
+          for (let i = 0; i < k; i++) copy.consume(times[i]!, seq[i]!.weight);
+          return copy;
+        };
+        const window = new SlidingWindow(limit, windowMs);
+        for (let k = 0; k < seq.length; k++) {
+          const decision = window.consume(times[k]!, seq[k]!.weight);
+          if (decision.admitted || !Number.isFinite(decision.retryAfterMs)) continue;
+          if (!replay(k).consume(times[k]! + decision.retryAfterMs, seq[k]!.weight).admitted) return false;
+          if (decision.retryAfterMs >= 1 && replay(k).consume(times[k]! + decision.retryAfterMs - 1, seq[k]!.weight).admitted) return false;
         }
         return true;
       }),
-      { numRuns: 300 },
+      { numRuns: 500 },
     );
   });
 

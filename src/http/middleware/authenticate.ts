@@ -22,9 +22,10 @@ export type AuthenticateOptions = {
 };
 
 export function authenticate({ authenticator, failures, failuresPerMinute, clientAddress, challenges, audit }: AuthenticateOptions): MiddlewareHandler<AppEnv> {
-  const key = (c: Context<AppEnv>) => `ip:${c.get("client")}`;
+  const key = (c: Context<AppEnv>) => `ip:${c.get("client")()}`;
   return async (c, next) => {
-    c.set("client", clientAddress(c));
+    let address: string | undefined;
+    c.set("client", () => (address ??= clientAddress(c)));
     const id = c.get("rpc")?.id ?? null;
     // An address that failed too often is refused before any credential is looked at.
     if (failures.consumeNow(key(c), failuresPerMinute, 60_000, 0).remaining <= 0) {
@@ -35,7 +36,7 @@ export function authenticate({ authenticator, failures, failuresPerMinute, clien
     const refuse = (message: string, credentialSent: boolean) => {
       failures.consumeNow(key(c), failuresPerMinute, 60_000, 1);
       // At most one entry per address a minute; the rest are counted into the next one.
-      void audit.appendThrottled(key(c), 60_000, { actor: "anonymous", action: "auth.failed", outcome: "failure", client: c.get("client"), details: { reason: message } })?.catch(() => undefined);
+      void audit.appendThrottled(key(c), 60_000, { actor: "anonymous", action: "auth.failed", outcome: "failure", client: c.get("client")(), details: { reason: message } })?.catch(() => undefined);
       return rpcErrorResponse(401, rpcCodes.unauthorized, `Unauthorized: ${message}`, { id, headers: { "www-authenticate": challenges.unauthorized(credentialSent ? message : null) } });
     };
     // Only parse the URL when there is a query string at all (the common case has none).

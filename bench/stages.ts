@@ -135,7 +135,13 @@ const ctxWith = (s: DocumentStore) =>
     usage: async () => ({}),
   }) as unknown as TenantContext;
 const authInfo = (ctx: TenantContext): AuthInfo => ({ token: "t", clientId: "c", scopes: ctx.principal.scopes, extra: { tenant: ctx } });
-const modern = createMcpHandler((sdk) => buildServer(catalogue, (sdk.authInfo!.extra as { tenant: TenantContext }).tenant), { legacy: "reject", responseMode: "json" });
+const modern = createMcpHandler(
+  (sdk) => {
+    const ctx = (sdk.authInfo!.extra as { tenant: TenantContext }).tenant;
+    return buildServer(catalogue, () => ctx, ctx.principal.scopes);
+  },
+  { legacy: "reject", responseMode: "json" },
+);
 const realCtx = ctxWith(store);
 const stubCtx = ctxWith(stubStore);
 const getTool = catalogue.tools.find((t) => t.name === "get_document")!;
@@ -170,14 +176,13 @@ const stages: Stage[] = [
   ...(app ? [{ name: "A full app.fetch", what: "every middleware, auth (cache hit), route, SDK, tool, DB; access log built, not written", run: async (i: number) => expectResult(await app!.fetch(request(i))) }] : []),
   { name: "B SDK handler + tool + DB", what: "createMcpHandler(buildServer).fetch, parsedBody given, real DocumentStore", run: async (i) => expectResult(await modern.fetch(request(i), { parsedBody: bodyFor(i), authInfo: authInfo(realCtx) })) },
   { name: "C SDK handler + tool, no DB", what: "as B with a stub store returning a fixed document", run: async (i) => expectResult(await modern.fetch(request(i), { parsedBody: bodyFor(i), authInfo: authInfo(stubCtx) })) },
-  { name: "D buildServer()", what: "one McpServer with every tool + the resource template", run: () => buildServer(catalogue, stubCtx) },
+  { name: "D buildServer()", what: "one McpServer with every tool + the resource template", run: () => buildServer(catalogue, () => stubCtx, stubCtx.principal.scopes) },
   {
     name: "E zod -> JSON Schema, in + out",
     what: "get_document input + output ~standard.jsonSchema (the SDK converts both for each new McpServer)",
     run: () => [getTool.input["~standard"].jsonSchema.input({ target: "draft-2020-12" }), getTool.output["~standard"].jsonSchema.output({ target: "draft-2020-12" })],
   },
-  { name: "F DocumentStore.get", what: "drizzle select -> @libsql/client execute -> toDocument", run: (i) => store.get(ids[i % ids.length]!) },
-  { name: "G @libsql/client execute", what: "same SQL, no drizzle (prepare + 2x columns() + rows as objects, per call)", run: (i) => tenantDb.client.execute({ sql: selectSql, args: [ids[i % ids.length]!, 1] }) },
+  { name: "F DocumentStore.get", what: "a statement prepared once per open tenant file -> row to document", run: (i) => store.get(ids[i % ids.length]!) },
   { name: "H libsql prepared .get", what: "same SQL on a statement prepared once (the engine's own cost)", run: (i) => prepared.get(ids[i % ids.length]!, 1) },
   { name: "I SDK echo, schema inline", what: "the baseline server's handler, in-process", run: async (i) => expectResult(await echoInline.fetch(request(i, "echo", { message: "hello" }))) },
   { name: "J SDK echo, schema hoisted", what: "the baseline server's handler, in-process", run: async (i) => expectResult(await echoHoisted.fetch(request(i, "echo", { message: "hello" }))) },

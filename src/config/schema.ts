@@ -51,6 +51,13 @@ const serverSchema = z
     max_body_bytes: positiveInt.default(1024 * 1024).describe("Largest request body accepted; larger bodies get 413."),
     request_timeout_ms: positiveInt.default(30_000).describe("A request still running after this long is aborted with a clear error."),
     shutdown_timeout_ms: positiveInt.default(10_000).describe("On SIGTERM/SIGINT, how long in-flight requests may take to finish."),
+    tls: z
+      .strictObject({
+        cert: z.string().default("").describe("PEM certificate (chain) file: serve HTTPS directly. Reloaded on SIGHUP."),
+        key: z.string().default("").describe("PEM private key file for cert."),
+      })
+      .prefault({})
+      .describe("TLS served by mcp-mt itself (or put Caddy in front: see the README)."),
   })
   .describe("The HTTP server.");
 

@@ -1,5 +1,7 @@
-/** Runs the HTTP server on Bun.serve: start-up banner, graceful drain on SIGTERM/SIGINT. */
+/** Runs the HTTP(S) server on Bun.serve: start-up banner, certificate reload on SIGHUP, graceful drain on SIGTERM/SIGINT. */
+import { readFileSync } from "node:fs";
 import type { LoadedConfig } from "../config/load.ts";
+import { AppError } from "../errors.ts";
 import { mcpEndpoint } from "../config/urls.ts";
 import { createLogger } from "../log.ts";
 import { openRuntime } from "../runtime.ts";
@@ -24,21 +26,27 @@ export async function startServer(loaded: LoadedConfig): Promise<RunningServer> 
   const usageTimer = setInterval(flushUsage, 5_000);
   let inFlight = 0;
   let idle: (() => void) | undefined;
-  const server = Bun.serve({
-    hostname: config.server.host,
-    port: config.server.port,
-    async fetch(request) {
-      inFlight++;
-      try {
-        return await app.fetch(request, this);
-      } finally {
-        if (--inFlight === 0) idle?.();
-      }
-    },
-    maxRequestBodySize: config.server.max_body_bytes + 1024,
-    idleTimeout: 0,
-    development: false,
-  });
+  const tls = config.server.tls;
+  const listen = (port: number) =>
+    Bun.serve({
+      hostname: config.server.host,
+      port,
+      // Lets a reloaded listener (new certificate) take over the port before the old one stops.
+      reusePort: Boolean(tls.cert),
+      ...(tls.cert ? { tls: readCertificate(tls.cert, tls.key) } : {}),
+      async fetch(request) {
+        inFlight++;
+        try {
+          return await app.fetch(request, this);
+        } finally {
+          if (--inFlight === 0) idle?.();
+        }
+      },
+      maxRequestBodySize: config.server.max_body_bytes + 1024,
+      idleTimeout: 0,
+      development: false,
+    });
+  let server = listen(config.server.port);
   const port = server.port ?? config.server.port;
   // With port 0 the OS chose one: everything that names our URL (metadata, audience) uses the real one.
   config.server.port = port;
@@ -72,5 +80,32 @@ export async function startServer(loaded: LoadedConfig): Promise<RunningServer> 
       resolveFinished(0);
     })());
   for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => void stop());
+  if (tls.cert) {
+    // Certificate renewal without downtime: a new listener with the new files, then the old one drains.
+    process.on("SIGHUP", () => {
+      try {
+        const next = listen(port);
+        const old = server;
+        server = next;
+        void old.stop(false);
+        log.info("certificate reloaded", { cert: tls.cert });
+      } catch (error) {
+        log.error("certificate reload failed; keeping the current one", { error: error instanceof Error ? error.message : String(error) });
+      }
+    });
+  }
   return { url, port, finished, stop };
+}
+
+/** Reads the PEM files, failing with a message that names them (never their content). */
+function readCertificate(cert: string, key: string): { cert: string; key: string } {
+  const read = (path: string, what: string) => {
+    try {
+      return readFileSync(path, "utf8");
+    } catch {
+      throw new AppError("config_invalid", `server.tls.${what} ${path} cannot be read`);
+    }
+  };
+  if (!key) throw new AppError("config_invalid", "server.tls.key is required with server.tls.cert");
+  return { cert: read(cert, "cert"), key: read(key, "key") };
 }

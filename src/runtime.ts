@@ -1,5 +1,11 @@
 /** Wires the services every entry point shares (CLI, HTTP server, stdio) from a loaded config. */
+import { eq } from "drizzle-orm";
+import { readFileSync } from "node:fs";
 import { userInfo } from "node:os";
+import { AppError } from "./errors.ts";
+import { tenants } from "./store/control/schema.ts";
+import { EncryptionService } from "./tenancy/encryption.ts";
+import { KeyVault } from "./tenancy/key-vault.ts";
 import { AuditLog } from "./audit/audit-log.ts";
 import { KeyService } from "./auth/keys.ts";
 import { resolvePepper } from "./auth/pepper.ts";
@@ -14,6 +20,8 @@ import { TenantService } from "./tenancy/tenants.ts";
 export type Runtime = {
   config: Config;
   audit: AuditLog;
+  /** Wraps tenants' data keys; null when no master key is configured (nothing is encrypted). */
+  vault: KeyVault | null;
   /** Who acts through this runtime's services, as the audit log records it (e.g. operator:alice). */
   actor: string;
   control: ControlDatabase;
@@ -21,6 +29,7 @@ export type Runtime = {
   keys: KeyService;
   tenants: TenantService;
   migrations: MigrationService;
+  encryption: EncryptionService;
   clock: () => number;
   close(): Promise<void>;
 };
@@ -35,11 +44,23 @@ export async function openRuntime(loaded: LoadedConfig, clock: () => number = Da
   const { config } = loaded;
   const control = await openControl(config.data.dir, sqliteOptions(config));
   const pepper = resolvePepper({ fromEnv: loaded.secrets.pepper, file: config.auth.pepper_file, dataDir: config.data.dir });
-  const registry = new TenantRegistry({ dataDir: config.data.dir, maxOpen: config.tenancy.max_open_tenants, sqlite: sqliteOptions(config) });
+  const vault = await openVault(loaded);
+  const registry = new TenantRegistry({
+    dataDir: config.data.dir,
+    maxOpen: config.tenancy.max_open_tenants,
+    sqlite: sqliteOptions(config),
+    keyFor: async (id) => {
+      const [row] = await control.db.select({ wrappedKey: tenants.wrappedKey }).from(tenants).where(eq(tenants.id, id));
+      if (!row?.wrappedKey) return null;
+      if (!vault) throw new AppError("unavailable", `tenant ${id} is encrypted: configure the master key (encryption.master_key_file or MCP_MT_ENCRYPTION_MASTER_KEY)`);
+      return vault.unwrap(row.wrappedKey, id);
+    },
+  });
   const audit = new AuditLog({ control, clock });
   const keys = new KeyService({ control, pepper, clock, audit, actor });
-  const tenants = new TenantService({ config, control, registry, keys, clock, audit, actor });
+  const tenantService = new TenantService({ config, control, registry, keys, clock, audit, actor, vault });
   const migrations = new MigrationService({ control, registry });
+  const encryption = new EncryptionService({ control, registry, vault, sqlite: sqliteOptions(config), audit, actor });
   return {
     config,
     audit,
@@ -47,7 +68,9 @@ export async function openRuntime(loaded: LoadedConfig, clock: () => number = Da
     control,
     registry,
     keys,
-    tenants,
+    tenants: tenantService,
+    vault,
+    encryption,
     migrations,
     clock,
     async close() {
@@ -55,6 +78,20 @@ export async function openRuntime(loaded: LoadedConfig, clock: () => number = Da
       control.client.close();
     },
   };
+}
+
+/** The master key from MCP_MT_ENCRYPTION_MASTER_KEY or encryption.master_key_file, if any. */
+export async function openVault(loaded: LoadedConfig): Promise<KeyVault | null> {
+  const file = loaded.config.encryption.master_key_file;
+  if (loaded.secrets.masterKey) return KeyVault.fromSecret(loaded.secrets.masterKey);
+  if (!file) return null;
+  let secret: string;
+  try {
+    secret = readFileSync(file, "utf8");
+  } catch {
+    throw new AppError("config_invalid", `encryption.master_key_file ${file} cannot be read`);
+  }
+  return KeyVault.fromSecret(secret);
 }
 
 /** The operator running a CLI command, for the audit log. */

@@ -93,6 +93,21 @@ export const commands: CommandSpec[] = [
     handler: async () => (await tenant()).tenantSetLimit,
   },
   {
+    path: ["tenant", "encrypt"],
+    summary: "Encrypt an existing plaintext tenant database (or --all) with its own key (needs the master key; stop the server first)",
+    args: [{ name: "id", required: false }],
+    options: { all: { type: "boolean", description: "Every tenant that is not encrypted yet" } },
+    examples: ["mcp-mt tenant encrypt acme", "mcp-mt tenant encrypt --all --json"],
+    handler: async () => (await import("./encryption.ts")).tenantEncrypt,
+  },
+  {
+    path: ["encryption", "rotate-master"],
+    summary: "Rewrap every tenant's data key under a new master key (tenant files are not touched)",
+    options: { "new-key-file": { type: "string", description: "File holding the new master key (openssl rand -base64 32)", placeholder: "PATH" } },
+    examples: ["openssl rand -base64 32 > master.new && mcp-mt encryption rotate-master --new-key-file master.new"],
+    handler: async () => (await import("./encryption.ts")).rotateMaster,
+  },
+  {
     path: ["usage"],
     summary: "Usage and estimated cost per tenant for a month (table, JSON or CSV)",
     options: {

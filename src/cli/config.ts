@@ -8,6 +8,11 @@ export const configCheck: Handler = async (ctx) => {
   const loaded = configFrom(ctx);
   const jwt = loaded.config.auth.jwt;
   const jwtMode = jwt.secret ? "HS256 secret from MCP_MT_AUTH_JWT_SECRET" : jwt.secret_file ? `HS256 secret from ${jwt.secret_file}` : jwt.jwks_url ? `JWKS ${jwt.jwks_url}` : jwt.jwks_file ? `JWKS file ${jwt.jwks_file}` : "off (API keys only)";
+  const encryption = loaded.secrets.masterKey
+    ? "on (master key from MCP_MT_ENCRYPTION_MASTER_KEY); new tenants are encrypted"
+    : loaded.config.encryption.master_key_file
+      ? `on (master key from ${loaded.config.encryption.master_key_file}); new tenants are encrypted`
+      : "off (no master key configured): tenant files are plaintext";
   // Never print a secret: the effective config shows that one is set, not what it is.
   if (jwt.secret) jwt.secret = "(set, redacted)";
   const source = loaded.source.kind === "file" ? `${loaded.source.path} (from ${loaded.source.via === "flag" ? "--config" : loaded.source.via === "env" ? "MCP_MT_CONFIG" : "the working directory"})` : "built-in defaults (no config file)";
@@ -18,11 +23,11 @@ export const configCheck: Handler = async (ctx) => {
     loaded.envOverrides.length ? `Environment overrides: ${loaded.envOverrides.join(", ")}` : "Environment overrides: none",
     `Key-hash pepper: ${pepper}`,
     `JWT bearer tokens: ${jwtMode}`,
-    "Encryption at rest: off (no master key configured)",
+    `Encryption at rest: ${encryption}`,
     "",
     stringify(loaded.config),
   ].join("\n");
-  ctx.out.result(human, { valid: true, source: loaded.source, env_overrides: loaded.envOverrides, secrets: { pepper, jwt: jwtMode }, config: loaded.config });
+  ctx.out.result(human, { valid: true, source: loaded.source, env_overrides: loaded.envOverrides, secrets: { pepper, jwt: jwtMode, encryption }, config: loaded.config });
 };
 
 export const configExample: Handler = async (ctx) => {

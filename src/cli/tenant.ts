@@ -49,6 +49,7 @@ export const tenantShow: Handler = (ctx) =>
       `Tenant:    ${t.id} (${t.name})`,
       `Plan:      ${t.plan}${Object.keys(t.overrides).length ? ` with overrides ${JSON.stringify(t.overrides)}` : ""}`,
       `Status:    ${t.status}`,
+      `Encrypted: ${t.encrypted ? "yes (own data key, wrapped by the master key)" : "no"}`,
       `Limits:    ${t.limits.rate_limit_per_minute} calls/min, ${t.limits.monthly_tool_calls} calls/month, ${t.limits.max_documents} documents, ${t.limits.max_storage_bytes} bytes, ${t.limits.max_concurrency} in flight`,
       `Created:   ${t.created_at}`,
       `Database:  ${t.database.path} (${t.database.bytes} bytes, ${t.database.documents} documents)`,

@@ -149,6 +149,15 @@ const pricingSchema = z
   })
   .describe("Prices used for estimated costs in usage reports.");
 
+const encryptionSchema = z
+  .strictObject({
+    master_key_file: z
+      .string()
+      .default("")
+      .describe("File holding the master key (openssl rand -base64 32). With it (or MCP_MT_ENCRYPTION_MASTER_KEY) every new tenant database is encrypted with its own key. Never put the key itself here."),
+  })
+  .describe("Encryption at rest. Without a master key nothing is encrypted.");
+
 const logSchema = z
   .strictObject({
     level: z.enum(["debug", "info", "warn", "error"]).default("info").describe("Lowest level written."),
@@ -178,6 +187,7 @@ export const configSchema = z
       .default({})
       .describe("Named plans. free, pro and enterprise always exist; a table here overrides or adds a plan.")
       .transform(mergePlans),
+    encryption: encryptionSchema.prefault({}),
     limits: limitsSchema.prefault({}),
     metering: meteringSchema.prefault({}),
     pricing: pricingSchema.prefault({}),

@@ -1,6 +1,7 @@
 /** Opens libSQL files: a single connection each (one writer), WAL, busy timeout, synchronous level. */
 import { createClient, type Client } from "@libsql/client";
 import Database from "libsql";
+import { closeSync, openSync, readSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 
 export type SqliteOptions = { synchronous: "OFF" | "NORMAL" | "FULL" | "EXTRA"; busyTimeoutMs: number };
@@ -29,8 +30,8 @@ export async function openSqlite(path: string, options: SqliteOptions): Promise<
  * A tenant file: libSQL's native connection, on which statements are prepared once and reused (the client
  * API prepares every call; a cached statement is ~7x cheaper on the hot path). One connection per file.
  */
-export function openTenantFile(path: string, options: SqliteOptions): Database.Database {
-  const db = new Database(path, { timeout: options.busyTimeoutMs } as Database.Options);
+export function openTenantFile(path: string, options: SqliteOptions, encryptionKey?: string | null): Database.Database {
+  const db = new Database(path, { timeout: options.busyTimeoutMs, ...(encryptionKey ? { encryptionKey } : {}) } as Database.Options);
   try {
     db.exec("PRAGMA journal_mode = WAL");
     db.exec(`PRAGMA synchronous = ${options.synchronous}`);
@@ -40,4 +41,20 @@ export function openTenantFile(path: string, options: SqliteOptions): Database.D
     throw error;
   }
   return db;
+}
+
+/** Whether a database file is plain SQLite (readable without a key): its header says so in clear text. */
+export function isPlaintextDatabase(path: string): boolean {
+  try {
+    const fd = openSync(path, "r");
+    try {
+      const header = Buffer.alloc(16);
+      const n = readSync(fd, header, 0, 16, 0);
+      return n === 0 || header.toString("latin1") === "SQLite format 3\u0000";
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return true;
+  }
 }

@@ -10,7 +10,7 @@ import { dirname } from "node:path";
 import { AppError } from "../errors.ts";
 import { applyMigrations, nativeTarget, pendingMigrations } from "../store/migrate.ts";
 import { tenantMigrations } from "../store/migrations.gen.ts";
-import { openTenantFile, type SqliteOptions } from "../store/open.ts";
+import { isPlaintextDatabase, openTenantFile, type SqliteOptions } from "../store/open.ts";
 import { drizzleOnLibsql } from "../store/tenant/drizzle.ts";
 import * as tenantSchema from "../store/tenant/schema.ts";
 import { tenantDbPath } from "./tenant-id.ts";
@@ -32,7 +32,13 @@ export type TenantDatabase = {
 
 type Entry = { id: string; ready: Promise<TenantDatabase>; value?: TenantDatabase; leases: number; closed: boolean };
 
-export type RegistryOptions = { dataDir: string; maxOpen: number; sqlite: SqliteOptions };
+export type RegistryOptions = {
+  dataDir: string;
+  maxOpen: number;
+  sqlite: SqliteOptions;
+  /** The tenant's data key when its database is encrypted, else null. */
+  keyFor?: (id: string) => Promise<string | null>;
+};
 
 export class TenantRegistry {
   readonly #options: RegistryOptions;
@@ -74,11 +80,11 @@ export class TenantRegistry {
   }
 
   /** Creates a new tenant database file with every migration applied. */
-  async create(id: string): Promise<void> {
+  async create(id: string, encryptionKey: string | null = null): Promise<void> {
     const path = this.pathOf(id);
     if (existsSync(path)) throw new AppError("already_exists", `database file for tenant ${id} already exists`);
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    const entry = this.#acquire(id, true);
+    const entry = this.#acquire(id, { encryptionKey });
     try {
       await entry.ready;
     } finally {
@@ -97,7 +103,8 @@ export class TenantRegistry {
   /** Migrations a tenant file lacks (without applying them). */
   async pending(id: string): Promise<string[]> {
     if (this.#open.has(id)) return [];
-    const native = openTenantFile(this.pathOf(id), this.#options.sqlite);
+    const path = this.pathOf(id);
+    const native = openTenantFile(path, this.#options.sqlite, await this.#keyOf(id, path));
     try {
       return (await pendingMigrations(nativeTarget(native), tenantMigrations)).map((m) => m.tag);
     } finally {
@@ -122,7 +129,7 @@ export class TenantRegistry {
     this.#collect();
   }
 
-  #acquire(id: string, create = false): Entry {
+  #acquire(id: string, create: { encryptionKey: string | null } | null = null): Entry {
     let entry = this.#open.get(id);
     if (entry) {
       this.#open.delete(id);
@@ -143,11 +150,18 @@ export class TenantRegistry {
     return entry;
   }
 
-  async #openFile(id: string, path: string, create: boolean): Promise<TenantDatabase> {
+  /** The key to open a file with: the tenant's data key, unless the file is (still) plain SQLite. */
+  async #keyOf(id: string, path: string): Promise<string | null> {
+    const key = (await this.#options.keyFor?.(id)) ?? null;
+    // An interrupted `tenant encrypt` can leave the key stored and the file not yet replaced.
+    return key && !isPlaintextDatabase(path) ? key : null;
+  }
+
+  async #openFile(id: string, path: string, create: { encryptionKey: string | null } | null): Promise<TenantDatabase> {
     // Never let the driver create a file for a tenant that does not have one.
     if (!create && !existsSync(path)) throw new AppError("not_found", `tenant ${id} has no database`);
     if (this.#gcDebt) await this.#collectNow();
-    const native = openTenantFile(path, this.#options.sqlite);
+    const native = openTenantFile(path, this.#options.sqlite, create ? create.encryptionKey : await this.#keyOf(id, path));
     try {
       await applyMigrations(nativeTarget(native), tenantMigrations);
     } catch (error) {

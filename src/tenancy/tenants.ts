@@ -10,6 +10,7 @@ import type { ControlDatabase } from "../store/control/db.ts";
 import { apiKeys, tenants, type TenantRow } from "../store/control/schema.ts";
 import { documents } from "../store/tenant/schema.ts";
 import type { TenantRegistry } from "./registry.ts";
+import { KeyVault } from "./key-vault.ts";
 import { assertTenantId } from "./tenant-id.ts";
 
 export type TenantInfo = {
@@ -19,13 +20,23 @@ export type TenantInfo = {
   status: "active" | "suspended";
   overrides: Record<string, number>;
   keys: number;
+  encrypted: boolean;
   created_at: string;
   updated_at: string;
 };
 
 export type TenantDetail = TenantInfo & { limits: Plan; database: { path: string; bytes: number; documents: number }; api_keys: KeyInfo[] };
 
-export type TenantServiceOptions = { config: Config; control: ControlDatabase; registry: TenantRegistry; keys: KeyService; clock: () => number; audit: AuditLog; actor: string };
+export type TenantServiceOptions = {
+  config: Config;
+  control: ControlDatabase;
+  registry: TenantRegistry;
+  keys: KeyService;
+  clock: () => number;
+  audit: AuditLog;
+  actor: string;
+  vault: KeyVault | null;
+};
 
 export class TenantService {
   readonly #o: TenantServiceOptions;
@@ -45,18 +56,21 @@ export class TenantService {
       throw new AppError("already_exists", `a database file for ${id} exists at ${this.#o.registry.pathOf(id)} without a tenant; move it away or restore it`);
     }
     const now = this.#o.clock();
-    await this.#o.registry.create(id);
+    // With a master key, the database is encrypted from its first byte with a key of its own.
+    const dataKey = this.#o.vault ? KeyVault.newDataKey() : null;
+    const wrappedKey = dataKey ? await this.#o.vault!.wrap(dataKey, id) : null;
+    await this.#o.registry.create(id, dataKey);
     const { insert, created } = this.#o.keys.prepare(id, { label: "default" });
     try {
       await this.#o.control.db.batch([
-        this.#o.control.db.insert(tenants).values({ id, name, plan, status: "active", overrides: {}, createdAt: now, updatedAt: now }),
+        this.#o.control.db.insert(tenants).values({ id, name, plan, status: "active", overrides: {}, createdAt: now, updatedAt: now, wrappedKey }),
         insert,
       ]);
     } catch (error) {
       await this.#o.registry.remove(id);
       throw error;
     }
-    await this.#record(id, "tenant.created", { plan, name, first_key: created.id });
+    await this.#record(id, "tenant.created", { plan, name, first_key: created.id, encrypted: wrappedKey !== null });
     return { tenant: await this.get(id), key: created };
   }
 
@@ -159,6 +173,7 @@ function describe(row: TenantRow, keys: number): TenantInfo {
     status: row.status,
     overrides: row.overrides,
     keys,
+    encrypted: row.wrappedKey !== null,
     created_at: new Date(row.createdAt).toISOString(),
     updated_at: new Date(row.updatedAt).toISOString(),
   };

@@ -10,7 +10,7 @@ import { cleanupTempDirs, tempDir } from "../helpers/tmp.ts";
 
 afterAll(cleanupTempDirs);
 
-const tenant = (overrides: Record<string, number> = {}): TenantRow => ({ id: "acme", name: "acme", plan: "free", status: "active", overrides, createdAt: 0, updatedAt: 0 });
+const tenant = (overrides: Record<string, number> = {}): TenantRow => ({ id: "acme", name: "acme", plan: "free", status: "active", overrides, createdAt: 0, updatedAt: 0, wrappedKey: null });
 
 async function setup(start: number) {
   let now = start;

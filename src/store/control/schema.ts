@@ -11,6 +11,8 @@ export const tenants = sqliteTable("tenants", {
   overrides: text("overrides", { mode: "json" }).$type<Record<string, number>>().notNull().default(sql`'{}'`),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
+  /** The tenant database's data key, wrapped (AES-GCM) by the master key; null when not encrypted. */
+  wrappedKey: text("wrapped_key"),
 });
 
 export const apiKeys = sqliteTable(

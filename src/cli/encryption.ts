@@ -1,0 +1,41 @@
+/** `mcp-mt tenant encrypt` and `mcp-mt encryption rotate-master`. */
+import { readFileSync } from "node:fs";
+import { AppError, invalidInput } from "../errors.ts";
+import { KeyVault } from "../tenancy/key-vault.ts";
+import { assertTenantId } from "../tenancy/tenant-id.ts";
+import { str, withRuntime } from "./context.ts";
+import { table } from "./output.ts";
+import type { Handler } from "./spec.ts";
+
+export const tenantEncrypt: Handler = async (ctx) => {
+  const id = ctx.positionals[0];
+  const all = Boolean(ctx.values.all);
+  if ((id === undefined) === !all) throw invalidInput("name one tenant or pass --all");
+  if (id !== undefined) assertTenantId(id);
+  return withRuntime(ctx, async (rt) => {
+    const ids = all ? (await rt.tenants.list()).filter((t) => !t.encrypted).map((t) => t.id) : [id!];
+    const results = [];
+    for (const tenant of ids) results.push(await rt.encryption.encryptTenant(tenant));
+    const human = results.length ? table(["TENANT", "STATUS", "DOCUMENTS"], results.map((r) => [r.tenant, r.status, r.documents])) : "Every tenant is already encrypted.";
+    ctx.out.result(human, { tenants: results });
+  });
+};
+
+export const rotateMaster: Handler = async (ctx) => {
+  const file = str(ctx, "new-key-file");
+  if (!file) throw invalidInput("--new-key-file PATH is required (the new master key, e.g. openssl rand -base64 32)");
+  let secret: string;
+  try {
+    secret = readFileSync(file, "utf8");
+  } catch {
+    throw new AppError("config_invalid", `cannot read the new master key file ${file}`);
+  }
+  const next = await KeyVault.fromSecret(secret);
+  return withRuntime(ctx, async (rt) => {
+    const { rewrapped } = await rt.encryption.rotateMaster(next);
+    ctx.out.result(
+      `Rewrapped ${rewrapped} tenant keys under the new master key.\nNow point encryption.master_key_file (or MCP_MT_ENCRYPTION_MASTER_KEY) at the new key and restart; keep the old key until you have.`,
+      { rewrapped },
+    );
+  });
+};

@@ -14,6 +14,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
+import { runLimiterBench } from "./limiter.ts";
 import { parse as parseToml } from "smol-toml";
 import type { LoadResult, Scenario } from "./load.ts";
 import { seed, type SeedManifest } from "./seed.ts";
@@ -29,7 +30,7 @@ const { values } = parseArgs({
     warmup: { type: "string", default: "2" },
     concurrency: { type: "string", default: "1,16,64" },
     docs: { type: "string", default: "100000" },
-    servers: { type: "string", default: "mcp-mt,sdk-inline,sdk-hoisted,raw" },
+    servers: { type: "string", default: "mcp-mt,mcp-mt-nolimits,sdk-inline,sdk-hoisted,raw" },
     "server-log": { type: "string", default: "file" },
     keep: { type: "boolean", default: false },
     "no-write": { type: "boolean", default: false },
@@ -166,7 +167,7 @@ function table(cells: Cell[]): string {
 }
 
 type Ratio = { against: string; throughput: number; p99: number; met: boolean; base?: Cell };
-function ratios(cells: Cell[]): { subject?: Cell; rows: Ratio[] } {
+function ratios(cells: Cell[]): { subject?: Cell; rows: Ratio[]; cells: Cell[] } {
   const find = (server: string, tool: string, c: number) => cells.find((x) => x.server === server && x.tool === tool && x.concurrency === c);
   const subject = find("mcp-mt", "get_document", 16);
   const rows: Ratio[] = [];
@@ -177,7 +178,7 @@ function ratios(cells: Cell[]): { subject?: Cell; rows: Ratio[] } {
     const p99 = subject.p99 / base.p99;
     rows.push({ against, throughput, p99, met: throughput >= 1 && p99 <= 1.5, base });
   }
-  return { ...(subject ? { subject } : {}), rows };
+  return { ...(subject ? { subject } : {}), rows, cells };
 }
 
 function ratioText(r: ReturnType<typeof ratios>): string {
@@ -190,6 +191,19 @@ function ratioText(r: ReturnType<typeof ratios>): string {
         `| ${x.against}@16 (${int(x.base!.rps)} req/s, p99 ${ms(x.base!.p99)} ms) | ${x.throughput.toFixed(2)} | ${x.p99.toFixed(2)} | ${x.against === "raw Bun" ? "(ceiling, no target)" : x.met ? "met" : "**missed**"} |`,
     ),
   ];
+  const off = (c: number) => r.cells.find((x) => x.server === "mcp-mt, limits.enabled = false" && x.tool === "get_document" && x.concurrency === c);
+  const on = (c: number) => r.cells.find((x) => x.server === "mcp-mt" && x.tool === "get_document" && x.concurrency === c);
+  const pairs = [1, 16, 64].filter((c) => on(c) && off(c));
+  if (pairs.length) {
+    lines.push(
+      "",
+      "Cost of rate limiting, quotas and metering (limits on but never reached vs `limits.enabled = false`, same run; target < 5%):",
+      "",
+      "| get_document | limits on req/s | limits off req/s | throughput cost | CPU µs/req on / off |",
+      "|--:|--:|--:|--:|--:|",
+      ...pairs.map((c) => `| @${c} | ${int(on(c)!.rps)} | ${int(off(c)!.rps)} | ${(((off(c)!.rps - on(c)!.rps) / off(c)!.rps) * 100).toFixed(1)}% | ${on(c)!.serverCpuUsPerReq.toFixed(0)} / ${off(c)!.serverCpuUsPerReq.toFixed(0)} |`),
+    );
+  }
   return lines.join("\n");
 }
 
@@ -223,6 +237,7 @@ try {
   const production = { NODE_ENV: "production" };
   const specs: ServerSpec[] = [
     { name: "mcp-mt", label: "mcp-mt", cmd: [join(workdir, "mcp-mt"), "serve", "--port", "0"], cwd: workdir, scenarios: ["get_document", "search_documents", "create_document"], auth: true },
+    { name: "mcp-mt-nolimits", label: "mcp-mt, limits.enabled = false", cmd: [join(workdir, "mcp-mt"), "serve", "--port", "0"], cwd: workdir, env: { MCP_MT_LIMITS_ENABLED: "false" }, scenarios: ["get_document"], auth: true },
     { name: "sdk-inline", label: "SDK echo (schema inline)", cmd: [process.execPath, join(benchDir, "baseline-sdk.ts"), "--schema", "inline"], env: production, scenarios: ["echo"], auth: false },
     { name: "sdk-hoisted", label: "SDK echo (schema hoisted)", cmd: [process.execPath, join(benchDir, "baseline-sdk.ts"), "--schema", "hoisted"], env: production, scenarios: ["echo"], auth: false },
     { name: "raw", label: "raw Bun", cmd: [process.execPath, join(benchDir, "baseline-raw.ts")], env: production, scenarios: ["echo"], auth: false },
@@ -251,6 +266,13 @@ try {
   else say(`kept ${workdir}`);
 }
 
+say("limiter micro-benchmark ...");
+const limiterResults = await runLimiterBench(3);
+const limiterTable = [
+  "| limiter | decisions/s | decisions |",
+  "|---|--:|--:|",
+  ...limiterResults.map((l) => `| ${l.name} | ${int(l.perSecond)} | ${int(l.decisions)} |`),
+].join("\n");
 const r = ratios(cells);
 const command = ["bun", "bench/run.ts", ...Bun.argv.slice(2)].join(" ");
 const cellErrors = cells.reduce((n, c) => n + c.errors, 0);
@@ -288,6 +310,14 @@ ${table(cells)}
 
 ${ratioText(r)}
 ${cellErrors ? `\n**${cellErrors} requests failed** during measurement; see the errors column.\n` : ""}
+## Rate limiter
+
+bench/limiter.ts, in the same run: decisions of the exact sliding-window limiter in this process (one tenant at the free limit;
+1,000 tenants at the enterprise limit), and of the shared Redis script against a local redis-server (one caller awaiting each decision;
+32 concurrent callers).
+
+${limiterTable}
+
 ## How it is measured
 
 - **Servers.** \`mcp-mt\`: the compiled binary, copied into an empty temporary directory, \`tenant add bench --plan enterprise --json\`,

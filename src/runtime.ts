@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import { AppError } from "./errors.ts";
 import { tenants } from "./store/control/schema.ts";
+import { BackupService } from "./tenancy/backups.ts";
 import { EncryptionService } from "./tenancy/encryption.ts";
 import { KeyVault } from "./tenancy/key-vault.ts";
 import { AuditLog } from "./audit/audit-log.ts";
@@ -30,6 +31,7 @@ export type Runtime = {
   tenants: TenantService;
   migrations: MigrationService;
   encryption: EncryptionService;
+  backups: BackupService;
   clock: () => number;
   close(): Promise<void>;
 };
@@ -45,22 +47,19 @@ export async function openRuntime(loaded: LoadedConfig, clock: () => number = Da
   const control = await openControl(config.data.dir, sqliteOptions(config));
   const pepper = resolvePepper({ fromEnv: loaded.secrets.pepper, file: config.auth.pepper_file, dataDir: config.data.dir });
   const vault = await openVault(loaded);
-  const registry = new TenantRegistry({
-    dataDir: config.data.dir,
-    maxOpen: config.tenancy.max_open_tenants,
-    sqlite: sqliteOptions(config),
-    keyFor: async (id) => {
-      const [row] = await control.db.select({ wrappedKey: tenants.wrappedKey }).from(tenants).where(eq(tenants.id, id));
-      if (!row?.wrappedKey) return null;
-      if (!vault) throw new AppError("unavailable", `tenant ${id} is encrypted: configure the master key (encryption.master_key_file or MCP_MT_ENCRYPTION_MASTER_KEY)`);
-      return vault.unwrap(row.wrappedKey, id);
-    },
-  });
+  const keyFor = async (id: string) => {
+    const [row] = await control.db.select({ wrappedKey: tenants.wrappedKey }).from(tenants).where(eq(tenants.id, id));
+    if (!row?.wrappedKey) return null;
+    if (!vault) throw new AppError("unavailable", `tenant ${id} is encrypted: configure the master key (encryption.master_key_file or MCP_MT_ENCRYPTION_MASTER_KEY)`);
+    return vault.unwrap(row.wrappedKey, id);
+  };
+  const registry = new TenantRegistry({ dataDir: config.data.dir, maxOpen: config.tenancy.max_open_tenants, sqlite: sqliteOptions(config), keyFor });
   const audit = new AuditLog({ control, clock });
   const keys = new KeyService({ control, pepper, clock, audit, actor });
   const tenantService = new TenantService({ config, control, registry, keys, clock, audit, actor, vault });
   const migrations = new MigrationService({ control, registry });
   const encryption = new EncryptionService({ control, registry, vault, sqlite: sqliteOptions(config), audit, actor });
+  const backups = new BackupService({ control, registry, dataDir: config.data.dir, sqlite: sqliteOptions(config), audit, actor, vault, keyFor });
   return {
     config,
     audit,
@@ -71,6 +70,7 @@ export async function openRuntime(loaded: LoadedConfig, clock: () => number = Da
     tenants: tenantService,
     vault,
     encryption,
+    backups,
     migrations,
     clock,
     async close() {

@@ -189,6 +189,32 @@ export const commands: CommandSpec[] = [
     handler: async () => (await import("./audit.ts")).auditExport,
   },
   {
+    path: ["backup"],
+    summary: "Online, consistent backup of the control plane and tenant databases, with a manifest of checksums",
+    options: {
+      tenant: { type: "string", description: "Only this tenant (plus the control plane)", placeholder: "ID" },
+      all: { type: "boolean", description: "Every tenant (the default)" },
+      out: { type: "string", description: "Directory to write the backup under (default: backups.dir)", placeholder: "DIR" },
+    },
+    examples: ["mcp-mt backup --out /var/backups/mcp-mt", "mcp-mt backup --tenant acme --json"],
+    handler: async () => (await import("./backup.ts")).backup,
+  },
+  {
+    path: ["backup", "verify"],
+    summary: "Check a backup: manifest, checksums and integrity of every database",
+    args: [{ name: "dir", required: true }],
+    examples: ["mcp-mt backup verify /var/backups/mcp-mt/mcp-mt-backup-20261126T040000Z"],
+    handler: async () => (await import("./backup.ts")).backupVerify,
+  },
+  {
+    path: ["restore"],
+    summary: "Restore a verified backup: everything, or one tenant without touching the others (stop the server first)",
+    args: [{ name: "dir", required: true }],
+    options: { tenant: { type: "string", description: "Restore only this tenant (its file, row and keys)", placeholder: "ID" } },
+    examples: ["mcp-mt restore /var/backups/mcp-mt/mcp-mt-backup-20261126T040000Z --tenant acme"],
+    handler: async () => (await import("./backup.ts")).restore,
+  },
+  {
     path: ["migrate"],
     summary: "Bring every tenant database to the current schema, reporting per tenant",
     options: { "dry-run": { type: "boolean", description: "Only report what would be applied" } },

@@ -50,8 +50,9 @@ function leadingWords(argv: string[]): string[] {
   return words;
 }
 
+/** The command with the longest path matching the leading words (`backup verify` before `backup`). */
 function match(words: string[]): CommandSpec | undefined {
-  return commands.find((c) => c.path.every((word, i) => words[i] === word));
+  return [...commands].sort((a, b) => b.path.length - a.path.length).find((c) => c.path.every((word, i) => words[i] === word));
 }
 
 async function execute(spec: CommandSpec, args: string[]): Promise<number> {

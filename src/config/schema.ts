@@ -158,6 +158,21 @@ const encryptionSchema = z
   })
   .describe("Encryption at rest. Without a master key nothing is encrypted.");
 
+const backupsSchema = z
+  .strictObject({
+    interval: z.string().regex(/^(0|\d+(s|m|h|d))$/, "a duration like 30m, 6h, 1d, or 0").default("0").describe("Scheduled backups inside serve: every this long (e.g. 6h); 0 turns them off."),
+    dir: z.string().default("./backups").describe("Where scheduled backups go (one directory per backup)."),
+    keep: positiveInt.default(7).describe("Scheduled backups kept; older ones are deleted."),
+  })
+  .describe("Scheduled backups. `mcp-mt backup` works whatever this says.");
+
+const metricsSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true).describe("Serve GET /metrics (Prometheus text format)."),
+    tenant_labels: z.boolean().default(true).describe("Label series by tenant (turn off for very many tenants)."),
+  })
+  .describe("Prometheus metrics. To require a token, set MCP_MT_METRICS_TOKEN (scrapers send Authorization: Bearer <token>).");
+
 const logSchema = z
   .strictObject({
     level: z.enum(["debug", "info", "warn", "error"]).default("info").describe("Lowest level written."),
@@ -191,6 +206,8 @@ export const configSchema = z
     limits: limitsSchema.prefault({}),
     metering: meteringSchema.prefault({}),
     pricing: pricingSchema.prefault({}),
+    backups: backupsSchema.prefault({}),
+    metrics: metricsSchema.prefault({}),
     log: logSchema.prefault({}),
   })
   .describe("mcp-mt configuration.");

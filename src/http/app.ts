@@ -5,12 +5,14 @@ import type { Authenticator } from "../auth/authenticate.ts";
 import { actorOf } from "../auth/principal.ts";
 import type { Limits } from "../limits/setup.ts";
 import type { Logger } from "../log.ts";
+import type { LiveStats } from "../metering/live-stats.ts";
 import { buildCatalogue } from "../mcp/server.ts";
 import type { Runtime } from "../runtime.ts";
 import type { AppEnv } from "./env.ts";
 import { healthRoutes, type Readiness } from "./health.ts";
 import { rpcCodes, rpcErrorResponse } from "./jsonrpc.ts";
 import { mcpRoute } from "./mcp-route.ts";
+import { metricsRoutes } from "./metrics.ts";
 import { accessLog } from "./middleware/access-log.ts";
 import { admit, unlimited } from "./middleware/admit.ts";
 import { authenticate } from "./middleware/authenticate.ts";
@@ -21,19 +23,20 @@ import { originGuard } from "./middleware/origin-guard.ts";
 import { readBody } from "./middleware/read-body.ts";
 import { securityHeaders } from "./middleware/security-headers.ts";
 
-export type AppDeps = { runtime: Runtime; log: Logger; readiness: Readiness; authenticator: Authenticator; limits: Limits };
+export type AppDeps = { runtime: Runtime; log: Logger; readiness: Readiness; authenticator: Authenticator; limits: Limits; stats: LiveStats; metricsToken?: string };
 
-export function createApp({ runtime, log, readiness, authenticator, limits }: AppDeps): Hono<AppEnv> {
+export function createApp({ runtime, log, readiness, authenticator, limits, stats, metricsToken }: AppDeps): Hono<AppEnv> {
   const { config } = runtime;
   const catalogue = buildCatalogue(config, runtime.clock);
   const app = new Hono<AppEnv>();
 
   app.use("*", requestId({ headerName: "x-request-id" }));
-  app.use("*", accessLog(log));
+  app.use("*", accessLog(log, stats));
   app.use("*", securityHeaders());
   app.use("*", originGuard(config));
   app.route("/", healthRoutes(runtime, readiness));
   app.route("/", wellKnownRoutes(config));
+  if (config.metrics.enabled) app.route("/", metricsRoutes({ config, stats, registry: runtime.registry, meter: limits.meter, token: metricsToken }));
   const challenge = challenges(config);
   const toolScopes = new Map(catalogue.tools.map((tool) => [tool.name, tool.scope]));
 

@@ -1,5 +1,10 @@
 /** Runs the HTTP(S) server on Bun.serve: start-up banner, certificate reload on SIGHUP, graceful drain on SIGTERM/SIGINT. */
 import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { parseDuration } from "../duration.ts";
+import type { Logger } from "../log.ts";
+import type { Runtime } from "../runtime.ts";
+import { claimDataDir } from "../tenancy/server-lock.ts";
 import type { LoadedConfig } from "../config/load.ts";
 import { AppError } from "../errors.ts";
 import { mcpEndpoint } from "../config/urls.ts";
@@ -9,6 +14,7 @@ import { raiseFdLimit } from "../tenancy/fd-limit.ts";
 import { Authenticator } from "../auth/authenticate.ts";
 import { JwtVerifier } from "../auth/jwt.ts";
 import { createLimits } from "../limits/setup.ts";
+import { LiveStats } from "../metering/live-stats.ts";
 import { createApp } from "./app.ts";
 
 export type RunningServer = { url: string; port: number; finished: Promise<number>; stop(): Promise<void> };
@@ -17,11 +23,19 @@ export async function startServer(loaded: LoadedConfig): Promise<RunningServer> 
   const { config } = loaded;
   const log = createLogger(config.log);
   const fdLimit = raiseFdLimit();
-  const runtime = await openRuntime(loaded);
+  const runtime = await openRuntime(loaded, Date.now, "server");
+  let releaseDataDir: () => void;
+  try {
+    releaseDataDir = claimDataDir(config.data.dir);
+  } catch (error) {
+    await runtime.close();
+    throw new AppError("conflict", (error as Error).message);
+  }
   const readiness = { draining: false };
   const authenticator = new Authenticator({ keys: runtime.keys, tenants: runtime.tenants, clock: runtime.clock, jwt: JwtVerifier.fromConfig(runtime.config) });
   const limits = createLimits(runtime, log);
-  const app = createApp({ runtime, log, readiness, authenticator, limits });
+  const stats = new LiveStats({ clock: runtime.clock, tenantLabels: config.metrics.tenant_labels });
+  const app = createApp({ runtime, log, readiness, authenticator, limits, stats, metricsToken: loaded.secrets.metricsToken });
   const flushUsage = () => authenticator.flushUsage().catch((error) => log.warn("could not record key use", { error: String(error) }));
   const usageTimer = setInterval(flushUsage, 5_000);
   let inFlight = 0;
@@ -57,6 +71,8 @@ export async function startServer(loaded: LoadedConfig): Promise<RunningServer> 
   process.stdout.write(`${lines.join("\n")}\n`);
   log.info("server started", { url, data_dir: config.data.dir, tenants: tenantCount, fd_limit: fdLimit });
 
+  const backupTimer = scheduleBackups(runtime, log);
+
   let resolveFinished!: (code: number) => void;
   const finished = new Promise<number>((resolve) => (resolveFinished = resolve));
   let stopping: Promise<void> | undefined;
@@ -73,9 +89,11 @@ export async function startServer(loaded: LoadedConfig): Promise<RunningServer> 
       if (timedOut) log.warn("shutdown timeout reached; closing remaining connections", { in_flight: inFlight });
       await server.stop(true);
       clearInterval(usageTimer);
+      clearInterval(backupTimer);
       await flushUsage();
       await limits.close();
       await runtime.close();
+      releaseDataDir();
       log.info("stopped");
       resolveFinished(0);
     })());
@@ -108,4 +126,27 @@ function readCertificate(cert: string, key: string): { cert: string; key: string
   };
   if (!key) throw new AppError("config_invalid", "server.tls.key is required with server.tls.cert");
   return { cert: read(cert, "cert"), key: read(key, "key") };
+}
+
+/** Scheduled backups (backups.interval): one every interval, the newest backups.keep kept. */
+function scheduleBackups(runtime: Runtime, log: Logger): ReturnType<typeof setInterval> | undefined {
+  const { interval, dir, keep } = runtime.config.backups;
+  if (interval === "0") return undefined;
+  const everyMs = parseDuration(interval, "backups.interval");
+  const out = resolve(dir);
+  let running = false;
+  const timer = setInterval(async () => {
+    if (running) return;
+    running = true;
+    try {
+      const { dir: written } = await runtime.backups.backup({ out });
+      const pruned = runtime.backups.prune(out, keep);
+      log.info("scheduled backup written", { dir: written, pruned: pruned.length });
+    } catch (error) {
+      log.error("scheduled backup failed", { error: error instanceof Error ? error.message : String(error) });
+    } finally {
+      running = false;
+    }
+  }, everyMs);
+  return timer;
 }

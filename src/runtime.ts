@@ -33,6 +33,8 @@ export type Runtime = {
   encryption: EncryptionService;
   backups: BackupService;
   clock: () => number;
+  /** The tenant and key services acting as someone else (the admin API acts for the operator who called it). */
+  servicesAs(actor: string): { tenants: TenantService; keys: KeyService };
   close(): Promise<void>;
 };
 
@@ -73,6 +75,11 @@ export async function openRuntime(loaded: LoadedConfig, clock: () => number = Da
     backups,
     migrations,
     clock,
+    servicesAs(as: string) {
+      if (as === actor) return { tenants: tenantService, keys };
+      const actingKeys = new KeyService({ control, pepper, clock, audit, actor: as });
+      return { keys: actingKeys, tenants: new TenantService({ config, control, registry, keys: actingKeys, clock, audit, actor: as, vault }) };
+    },
     async close() {
       await registry.closeAll();
       control.client.close();

@@ -44,6 +44,11 @@ export class Authenticator {
     return result;
   }
 
+  /** Drops every cached verification: an operator change (suspension, revocation) applies to the next request. */
+  forget(): void {
+    this.#cache.clear();
+  }
+
   /** Persists the last-use times gathered since the previous flush. */
   async flushUsage(): Promise<void> {
     const uses = this.#uses;

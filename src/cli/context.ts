@@ -1,4 +1,6 @@
 /** Shared plumbing for commands: config from the global flags, and a runtime opened for one command. */
+import { adminClient } from "../admin/client.ts";
+import { localOperator, type Operator } from "../admin/operator.ts";
 import { loadConfig, type LoadedConfig } from "../config/load.ts";
 import { openRuntime, type Runtime } from "../runtime.ts";
 import type { CommandContext } from "./spec.ts";
@@ -17,3 +19,19 @@ export async function withRuntime<T>(ctx: CommandContext, fn: (runtime: Runtime)
 }
 
 export const str = (ctx: CommandContext, name: string): string | undefined => ctx.values[name] as string | undefined;
+
+/**
+ * Runs a mutating action where it belongs: through the running server's admin API when one serves this data
+ * directory (so caches, limits and revocations apply at once and one process writes), else on the files.
+ */
+export async function withOperator<T>(ctx: CommandContext, fn: (operator: Operator) => Promise<T>): Promise<T> {
+  const loaded = configFrom(ctx);
+  const client = adminClient(loaded.config);
+  if (client) return fn(client.operator(loaded.config));
+  const runtime = await openRuntime(loaded);
+  try {
+    return await fn(localOperator(runtime));
+  } finally {
+    await runtime.close();
+  }
+}

@@ -2,12 +2,12 @@
 import { parseScopes } from "../auth/scopes.ts";
 import { parseDuration, parseExpiry } from "../duration.ts";
 import { assertTenantId } from "../tenancy/tenant-id.ts";
-import { str, withRuntime } from "./context.ts";
+import { str, withOperator, withRuntime } from "./context.ts";
 import { table } from "./output.ts";
 import type { Handler } from "./spec.ts";
 
 export const keyCreate: Handler = (ctx) =>
-  withRuntime(ctx, async (rt) => {
+  withOperator(ctx, async (rt) => {
     const tenant = assertTenantId(ctx.positionals[0]);
     const scopes = str(ctx, "scopes") !== undefined ? parseScopes(str(ctx, "scopes")!) : undefined;
     const expires = str(ctx, "expires");
@@ -36,13 +36,13 @@ export const keyList: Handler = (ctx) =>
   });
 
 export const keyRevoke: Handler = (ctx) =>
-  withRuntime(ctx, async (rt) => {
+  withOperator(ctx, async (rt) => {
     const key = await rt.keys.revoke(ctx.positionals[0]!);
     ctx.out.result(`Revoked key ${key.id} of tenant ${key.tenant_id}.`, key);
   });
 
 export const keyRotate: Handler = (ctx) =>
-  withRuntime(ctx, async (rt) => {
+  withOperator(ctx, async (rt) => {
     const grace = str(ctx, "grace") ?? "24h";
     const graceMs = /^0+(ms|s|m|h|d|w)?$/.test(grace) ? 0 : parseDuration(grace, "--grace");
     const { created, old } = await rt.keys.rotate(ctx.positionals[0]!, graceMs);

@@ -3,7 +3,7 @@ import { mcpEndpoint } from "../config/urls.ts";
 import { invalidInput } from "../errors.ts";
 import type { TenantInfo } from "../tenancy/tenants.ts";
 import { assertTenantId } from "../tenancy/tenant-id.ts";
-import { str, withRuntime } from "./context.ts";
+import { str, withOperator, withRuntime } from "./context.ts";
 import { table } from "./output.ts";
 import type { Handler } from "./spec.ts";
 
@@ -13,8 +13,14 @@ const withTenant: typeof withRuntime = (ctx, fn) => {
   return withRuntime(ctx, fn);
 };
 
+/** A mutating tenant action: id validated first, then through the admin API or on the files. */
+const operateOn: typeof withOperator = (ctx, fn) => {
+  assertTenantId(ctx.positionals[0]);
+  return withOperator(ctx, fn);
+};
+
 export const tenantAdd: Handler = (ctx) =>
-  withTenant(ctx, async (rt) => {
+  operateOn(ctx, async (rt) => {
     const { tenant, key } = await rt.tenants.add({ id: ctx.positionals[0]!, name: str(ctx, "name"), plan: str(ctx, "plan") });
     const url = mcpEndpoint(rt.config);
     const human = [
@@ -64,26 +70,26 @@ export const tenantShow: Handler = (ctx) =>
 const summary = (verb: string) => (t: TenantInfo) => `Tenant ${t.id} ${verb} (status ${t.status}, plan ${t.plan}).`;
 
 export const tenantSuspend: Handler = (ctx) =>
-  withTenant(ctx, async (rt) => {
+  operateOn(ctx, async (rt) => {
     const t = await rt.tenants.suspend(ctx.positionals[0]!);
     ctx.out.result(summary("suspended")(t), t);
   });
 
 export const tenantResume: Handler = (ctx) =>
-  withTenant(ctx, async (rt) => {
+  operateOn(ctx, async (rt) => {
     const t = await rt.tenants.resume(ctx.positionals[0]!);
     ctx.out.result(summary("resumed")(t), t);
   });
 
 export const tenantSetPlan: Handler = (ctx) =>
-  withTenant(ctx, async (rt) => {
+  operateOn(ctx, async (rt) => {
     const t = await rt.tenants.setPlan(ctx.positionals[0]!, ctx.positionals[1]!);
     ctx.out.result(summary("updated")(t), t);
   });
 
 export const tenantRemove: Handler = async (ctx) => {
   if (!ctx.values.yes) throw invalidInput(`removing ${ctx.positionals[0]} deletes its database and keys for good; add --yes to confirm`);
-  return withTenant(ctx, async (rt) => {
+  return operateOn(ctx, async (rt) => {
     const result = await rt.tenants.remove(ctx.positionals[0]!);
     ctx.out.result(`Removed tenant ${result.id}, its keys and its database file.`, result);
   });
@@ -99,7 +105,7 @@ const limitFlags = {
 } as const;
 
 export const tenantSetLimit: Handler = (ctx) =>
-  withTenant(ctx, async (rt) => {
+  operateOn(ctx, async (rt) => {
     const overrides: Partial<Record<(typeof limitFlags)[keyof typeof limitFlags], number>> = {};
     for (const [flag, key] of Object.entries(limitFlags)) {
       const value = str(ctx, flag);

@@ -166,6 +166,12 @@ const backupsSchema = z
   })
   .describe("Scheduled backups. `mcp-mt backup` works whatever this says.");
 
+const adminSchema = z
+  .strictObject({
+    tcp_port: port.default(0).describe("Also serve the admin API on 127.0.0.1:<port> (0: only the Unix socket <data.dir>/admin.sock). Needs MCP_MT_ADMIN_TOKEN."),
+  })
+  .describe("The admin API. Its Unix socket (mode 0600) is always on: access to the server's user is the credential.");
+
 const metricsSchema = z
   .strictObject({
     enabled: z.boolean().default(true).describe("Serve GET /metrics (Prometheus text format)."),
@@ -206,6 +212,7 @@ export const configSchema = z
     limits: limitsSchema.prefault({}),
     metering: meteringSchema.prefault({}),
     pricing: pricingSchema.prefault({}),
+    admin: adminSchema.prefault({}),
     backups: backupsSchema.prefault({}),
     metrics: metricsSchema.prefault({}),
     log: logSchema.prefault({}),

@@ -1,5 +1,7 @@
 /** Runs the HTTP(S) server on Bun.serve: start-up banner, certificate reload on SIGHUP, graceful drain on SIGTERM/SIGINT. */
-import { readFileSync } from "node:fs";
+import { chmodSync, readFileSync, rmSync } from "node:fs";
+import { adminApp, type AdminDeps } from "../admin/api.ts";
+import { adminSocketPath } from "../admin/client.ts";
 import { resolve } from "node:path";
 import { parseDuration } from "../duration.ts";
 import type { Logger } from "../log.ts";
@@ -24,12 +26,17 @@ export async function startServer(loaded: LoadedConfig): Promise<RunningServer> 
   const log = createLogger(config.log);
   const fdLimit = raiseFdLimit();
   const runtime = await openRuntime(loaded, Date.now, "server");
-  let releaseDataDir: () => void;
+  // One server owns a data directory (its pid file and admin socket). With shared limits in Redis, more
+  // instances may serve the same directory: they run without the admin socket, and see changes within 1 s.
+  let releaseDataDir: (() => void) | undefined;
   try {
     releaseDataDir = claimDataDir(config.data.dir);
   } catch (error) {
-    await runtime.close();
-    throw new AppError("conflict", (error as Error).message);
+    if (!config.limits.redis_url) {
+      await runtime.close();
+      throw new AppError("conflict", `${(error as Error).message}; stop it first, or share limits through Redis (limits.redis_url) to run several instances`);
+    }
+    log.warn("another instance owns this data directory; serving without the admin socket", { error: (error as Error).message });
   }
   const readiness = { draining: false };
   const authenticator = new Authenticator({ keys: runtime.keys, tenants: runtime.tenants, clock: runtime.clock, jwt: JwtVerifier.fromConfig(runtime.config) });
@@ -68,10 +75,13 @@ export async function startServer(loaded: LoadedConfig): Promise<RunningServer> 
   const tenantCount = (await runtime.tenants.list()).length;
   const lines = [`mcp-mt listening on ${url}`, `data directory: ${config.data.dir}`];
   if (tenantCount === 0) lines.push("no tenants yet: add the first one with `mcp-mt tenant add <id>` (it prints the API key)");
+
+  const backupTimer = scheduleBackups(runtime, log);
+  const admin = releaseDataDir ? startAdmin({ runtime, stats, limits, readiness, onChange: () => authenticator.forget() }, loaded.secrets.adminToken, log) : { stop: async () => undefined };
+  // Announce only once everything (the admin socket too) is up.
   process.stdout.write(`${lines.join("\n")}\n`);
   log.info("server started", { url, data_dir: config.data.dir, tenants: tenantCount, fd_limit: fdLimit });
 
-  const backupTimer = scheduleBackups(runtime, log);
 
   let resolveFinished!: (code: number) => void;
   const finished = new Promise<number>((resolve) => (resolveFinished = resolve));
@@ -88,12 +98,13 @@ export async function startServer(loaded: LoadedConfig): Promise<RunningServer> 
       clearTimeout(timer);
       if (timedOut) log.warn("shutdown timeout reached; closing remaining connections", { in_flight: inFlight });
       await server.stop(true);
+      await admin.stop();
       clearInterval(usageTimer);
       clearInterval(backupTimer);
       await flushUsage();
       await limits.close();
       await runtime.close();
-      releaseDataDir();
+      releaseDataDir?.();
       log.info("stopped");
       resolveFinished(0);
     })());
@@ -149,4 +160,31 @@ function scheduleBackups(runtime: Runtime, log: Logger): ReturnType<typeof setIn
     }
   }, everyMs);
   return timer;
+}
+
+/** The admin API: always on the Unix socket <data.dir>/admin.sock (0600), optionally on loopback TCP with a token. */
+function startAdmin(deps: AdminDeps, token: string | undefined, log: Logger): { stop(): Promise<void> } {
+  const app = adminApp(deps);
+  const socket = adminSocketPath(deps.runtime.config.data.dir);
+  rmSync(socket, { force: true });
+  const unix = Bun.serve({ unix: socket, fetch: app.fetch });
+  chmodSync(socket, 0o600);
+  const port = deps.runtime.config.admin.tcp_port;
+  let tcp: ReturnType<typeof Bun.serve> | undefined;
+  if (port) {
+    if (!token) throw new AppError("config_invalid", "admin.tcp_port needs MCP_MT_ADMIN_TOKEN");
+    tcp = Bun.serve({
+      hostname: "127.0.0.1",
+      port,
+      fetch: (request) => (request.headers.get("authorization") === `Bearer ${token}` ? app.fetch(request) : Response.json({ error: { code: "unauthorized", message: "admin token required" } }, { status: 401 })),
+    });
+  }
+  log.info("admin API listening", { socket, tcp_port: port || null });
+  return {
+    async stop() {
+      await unix.stop(true);
+      await tcp?.stop(true);
+      rmSync(socket, { force: true });
+    },
+  };
 }

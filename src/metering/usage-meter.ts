@@ -46,6 +46,7 @@ export class UsageMeter {
 
   /** Starts periodic flushing. */
   start(intervalMs: number, onError: (error: unknown) => void): void {
+    this.lastFlushAt = this.#clock();
     this.#timer = setInterval(() => this.flush().catch(onError), intervalMs);
   }
 

@@ -151,7 +151,9 @@ describe("JWT (JWKS on loopback)", () => {
 describe("JWT (shared secret) and token issue", () => {
   test("token issue prints a token that the server accepts, with the asked scopes", async () => {
     const secret = "s".repeat(40);
-    writeFileSync(join(dir, "hs.toml"), `[auth.jwt]\nissuer = "mcp-mt-test"\n`);
+    // A second data directory: the JWKS server above owns the first one.
+    writeFileSync(join(dir, "hs.toml"), `[data]\ndir = "hs-data"\n[auth.jwt]\nissuer = "mcp-mt-test"\n`);
+    expect(run(bin, ["tenant", "add", "acme", "--config", "hs.toml"], { cwd: dir }).code).toBe(0);
     const hs = await startServe(bin, dir, ["--config", "hs.toml"], { MCP_MT_AUTH_JWT_SECRET: secret });
     try {
       const issued = run(bin, ["token", "issue", "acme", "--scopes", "documents:read", "--ttl", "10m", "--subject", "ci", "--config", "hs.toml"], {
@@ -168,7 +170,7 @@ describe("JWT (shared secret) and token issue", () => {
       const ok = await fetch(hs.url, { method: "POST", headers: { ...headers, authorization: `Bearer ${jwt}` }, body: JSON.stringify(body) });
       expect(ok.status).toBe(200);
       expect((((await ok.json()) as any).result.tools as unknown[]).length).toBe(3);
-      expect(run(bin, ["token", "issue", "acme"], { cwd: dir }).stderr).toContain("token issue needs [auth.jwt] with a shared secret");
+      expect(run(bin, ["token", "issue", "acme", "--config", "hs.toml"], { cwd: dir }).stderr).toContain("token issue needs [auth.jwt] with a shared secret");
     } finally {
       await hs.stop();
     }

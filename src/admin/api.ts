@@ -1,0 +1,100 @@
+/** The admin API of a running server: the operator's actions and live figures, as JSON over a Unix socket. */
+import { Hono, type Context } from "hono";
+import { z } from "zod";
+import { allScopes } from "../auth/scopes.ts";
+import { AppError } from "../errors.ts";
+import type { Limits } from "../limits/setup.ts";
+import type { LiveStats } from "../metering/live-stats.ts";
+import { monthOf } from "../metering/usage-meter.ts";
+import { usageReport } from "../metering/usage-report.ts";
+import { effectivePlan } from "../limits/plan.ts";
+import type { Runtime } from "../runtime.ts";
+import { version } from "../version.ts";
+import { localOperator } from "./operator.ts";
+
+export type AdminDeps = { runtime: Runtime; stats: LiveStats; limits: Limits; readiness: { draining: boolean }; onChange(): void };
+
+const addBody = z.object({ id: z.string(), name: z.string().optional(), plan: z.string().optional() });
+const keyBody = z.object({ label: z.string().max(200).optional(), scopes: z.array(z.enum(allScopes)).optional(), expires_at: z.number().int().nullable().optional() });
+
+export function adminApp({ runtime, stats, limits, readiness, onChange }: AdminDeps): Hono {
+  const app = new Hono();
+  const operator = (c: Context) => localOperator(runtime, c.req.header("x-mcp-mt-actor") || "operator:admin-api", onChange);
+  const body = async <T>(c: Context, schema: z.ZodType<T>): Promise<T> => {
+    const parsed = schema.safeParse(await c.req.json().catch(() => undefined));
+    if (!parsed.success) throw new AppError("invalid_input", `invalid request body: ${parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ")}`);
+    return parsed.data;
+  };
+
+  app.get("/v1/status", async (c) => {
+    const tenants = await runtime.tenants.list();
+    return c.json({
+      version,
+      pid: process.pid,
+      started_at: new Date(stats.startedAt).toISOString(),
+      uptime_s: Math.round((Date.now() - stats.startedAt) / 1000),
+      draining: readiness.draining,
+      tenants: tenants.length,
+      open_databases: runtime.registry.openCount,
+      requests_per_second: stats.requestsPerSecond(),
+    });
+  });
+
+  /** Every tenant with its live figures and this month's usage against its quota. */
+  app.get("/v1/tenants", async (c) => {
+    const month = monthOf(runtime.clock());
+    const [tenants, usage] = await Promise.all([runtime.tenants.list(), usageReport({ control: runtime.control, pricing: runtime.config.pricing, month })]);
+    const rows = await Promise.all(
+      tenants.map(async (t) => {
+        const used = usage.find((u) => u.tenant === t.id);
+        const pending = limits.meter.pendingFor(t.id, month).tool_calls ?? 0;
+        const toolCalls = (used?.tool_calls ?? 0) + pending;
+        const plan = effectivePlan(runtime.config, t);
+        return {
+          ...t,
+          live: { ...stats.figures(t.id), in_flight: limits.admission.inFlight(t.id), database_open: runtime.registry.isOpen(t.id) },
+          usage: { month, tool_calls: toolCalls, estimated_cost: used?.estimated_cost ?? 0, quota_used_pct: Math.round((toolCalls / plan.monthly_tool_calls) * 1000) / 10 },
+        };
+      }),
+    );
+    return c.json({ tenants: rows });
+  });
+
+  app.get("/v1/tenants/:id", async (c) => {
+    const id = c.req.param("id");
+    const month = monthOf(runtime.clock());
+    const [detail, usage, audit] = await Promise.all([
+      runtime.tenants.show(id),
+      usageReport({ control: runtime.control, pricing: runtime.config.pricing, month, tenant: id, meter: limits.meter }),
+      runtime.audit.list({ tenant: id, limit: 10 }),
+    ]);
+    return c.json({ ...detail, live: { ...stats.figures(id), in_flight: limits.admission.inFlight(id), database_open: runtime.registry.isOpen(id) }, usage: usage[0], audit });
+  });
+
+  app.post("/v1/tenants", async (c) => c.json(await operator(c).tenants.add(await body(c, addBody)), 201));
+  app.post("/v1/tenants/:id/suspend", async (c) => c.json(await operator(c).tenants.suspend(c.req.param("id"))));
+  app.post("/v1/tenants/:id/resume", async (c) => c.json(await operator(c).tenants.resume(c.req.param("id"))));
+  app.post("/v1/tenants/:id/plan", async (c) => c.json(await operator(c).tenants.setPlan(c.req.param("id"), (await body(c, z.object({ plan: z.string() }))).plan)));
+  app.post("/v1/tenants/:id/limits", async (c) => {
+    const { overrides, clear } = await body(c, z.object({ overrides: z.record(z.string(), z.number().int().positive()), clear: z.boolean().optional() }));
+    return c.json(await operator(c).tenants.setOverrides(c.req.param("id"), overrides, clear));
+  });
+  app.delete("/v1/tenants/:id", async (c) => c.json(await operator(c).tenants.remove(c.req.param("id"))));
+  app.post("/v1/tenants/:id/keys", async (c) => {
+    const input = await body(c, keyBody);
+    return c.json(await operator(c).keys.create(c.req.param("id"), { label: input.label, scopes: input.scopes, expiresAt: input.expires_at ?? null }), 201);
+  });
+  app.post("/v1/keys/:id/rotate", async (c) => c.json(await operator(c).keys.rotate(c.req.param("id"), (await body(c, z.object({ grace_ms: z.number().int().min(0) }))).grace_ms)));
+  app.post("/v1/keys/:id/revoke", async (c) => c.json(await operator(c).keys.revoke(c.req.param("id"))));
+  app.post("/v1/backups", async (c) => {
+    const input = await body(c, z.object({ out: z.string().optional(), tenant: z.string().optional() }));
+    return c.json(await runtime.backups.backup({ out: input.out ?? runtime.config.backups.dir, tenant: input.tenant }), 201);
+  });
+
+  app.notFound((c) => c.json({ error: { code: "not_found", message: `no admin route ${c.req.method} ${c.req.path}` } }, 404));
+  app.onError((error, c) => {
+    if (error instanceof AppError) return c.json({ error: { code: error.code, message: error.message } }, error.status as 400);
+    return c.json({ error: { code: "internal", message: "internal error" } }, 500);
+  });
+  return app;
+}

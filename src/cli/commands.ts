@@ -26,6 +26,12 @@ export const commands: CommandSpec[] = [
     handler: async () => (await import("./stdio.ts")).stdio,
   },
   {
+    path: ["admin"],
+    summary: "The admin terminal UI: live dashboard, tenants, keys, actions (needs a running server and a TTY)",
+    examples: ["mcp-mt admin", "ssh -t vps mcp-mt admin --config /etc/mcp-mt/mcp-mt.toml"],
+    handler: async () => (await import("./admin.ts")).admin,
+  },
+  {
     path: ["tenant", "add"],
     summary: "Create a tenant, its database and a first API key (shown once)",
     args: [{ name: "id", required: true }],

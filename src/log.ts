@@ -10,7 +10,7 @@ export type Logger = {
   child(fields: Record<string, unknown>): Logger;
 };
 
-export type LoggerOptions = { level: LogLevel; format: "json" | "pretty"; write?: (line: string) => void };
+export type LoggerOptions = { level: LogLevel; format: "auto" | "json" | "pretty"; write?: (line: string) => void };
 
 /**
  * Lines written in the same tick are joined into one write (an access-log line per request would otherwise
@@ -41,10 +41,11 @@ let sharedStderr: ((line: string) => void) | undefined;
 export function createLogger(options: LoggerOptions, base: Record<string, unknown> = {}): Logger {
   const write = options.write ?? (sharedStderr ??= bufferedStderr());
   const min = order[options.level];
+  const format = options.format === "auto" ? (process.stderr.isTTY ? "pretty" : "json") : options.format;
   const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (order[level] < min) return;
     const record = { time: new Date().toISOString(), level, msg, ...base, ...fields };
-    if (options.format === "json") return write(`${JSON.stringify(record)}\n`);
+    if (format === "json") return write(`${JSON.stringify(record)}\n`);
     const extra = Object.entries({ ...base, ...fields })
       .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
       .join(" ");

@@ -182,7 +182,7 @@ const metricsSchema = z
 const logSchema = z
   .strictObject({
     level: z.enum(["debug", "info", "warn", "error"]).default("info").describe("Lowest level written."),
-    format: z.enum(["json", "pretty"]).default("json").describe("json: one JSON object a line on stderr; pretty: for humans."),
+    format: z.enum(["auto", "json", "pretty"]).default("auto").describe("json: one JSON object a line on stderr; pretty: for humans; auto: pretty when stderr is a terminal, else json."),
   })
   .describe("Logging.");
 

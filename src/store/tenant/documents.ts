@@ -69,15 +69,19 @@ const unlimited: StorageQuota = { maxDocuments: Number.MAX_SAFE_INTEGER, maxByte
 
 type Row = { seq: number; id: string; title: string; content: string; tags: string; version: number; bytes: number; created_at: number; updated_at: number };
 
-const rowToDocument = (r: Row): Document => ({
+type RowMeta = Pick<Row, "id" | "title" | "tags" | "version" | "created_at" | "updated_at">;
+
+/** The fields every document answer shares, from a row. */
+const metaOf = (r: RowMeta) => ({
   id: r.id,
   title: r.title,
-  content: r.content,
   tags: JSON.parse(r.tags) as string[],
   version: r.version,
   created_at: new Date(r.created_at).toISOString(),
   updated_at: new Date(r.updated_at).toISOString(),
 });
+
+const rowToDocument = (r: Row): Document => ({ ...metaOf(r), content: r.content });
 
 /** The statements of the hot paths, prepared once per open tenant file. */
 const sqlText = {
@@ -187,17 +191,8 @@ export class DocumentStore {
   async search(query: string, limit: number): Promise<SearchHit[]> {
     const fts = toFtsQuery(query);
     if (fts === null) throw invalidInput("query has no searchable words: use letters or digits");
-    const rows = this.#stmt("search").all(fts, limit) as (Omit<Row, "content" | "bytes" | "seq"> & { snippet: string; score: number })[];
-    return rows.map((r) => ({
-      id: r.id,
-      title: r.title,
-      tags: JSON.parse(r.tags) as string[],
-      version: r.version,
-      created_at: new Date(r.created_at).toISOString(),
-      updated_at: new Date(r.updated_at).toISOString(),
-      snippet: r.snippet,
-      score: Math.round(-r.score * 1e4) / 1e4,
-    }));
+    const rows = this.#stmt("search").all(fts, limit) as (RowMeta & { snippet: string; score: number })[];
+    return rows.map((r) => ({ ...metaOf(r), snippet: r.snippet, score: Math.round(-r.score * 1e4) / 1e4 }));
   }
 
   /** Applies the given fields; with `expectedVersion`, refuses (conflict) unless the stored version matches. */

@@ -13,7 +13,8 @@ export const admin: Handler = async (ctx) => {
   const client = adminClient(loaded.config);
   if (!client) throw new AppError("unavailable", `no running server uses ${loaded.config.data.dir}: start \`mcp-mt serve\` first (the admin UI shows its live figures)`);
   const [{ render }, { createElement }, { AdminApp }] = await Promise.all([import("ink"), import("react"), import("../admin/tui/app.tsx")]);
-  const app = render(createElement(AdminApp, { client }), { exitOnCtrlC: true });
+  // We checked for a TTY above: interactive even when a CI variable is set (ink would otherwise print only at exit).
+  const app = render(createElement(AdminApp, { client }), { exitOnCtrlC: true, interactive: true });
   await app.waitUntilExit();
   return 0;
 };

@@ -109,20 +109,21 @@ export async function startServer(loaded: LoadedConfig): Promise<RunningServer> 
       resolveFinished(0);
     })());
   for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => void stop());
-  if (tls.cert) {
+  // SIGHUP (systemctl reload) reloads the certificate; without TLS there is nothing to reload, and the
+  // default action (terminate) must not take the server down.
+  process.on("SIGHUP", () => {
+    if (!tls.cert) return log.info("SIGHUP: nothing to reload (server.tls is not configured)");
     // Certificate renewal without downtime: a new listener with the new files, then the old one drains.
-    process.on("SIGHUP", () => {
-      try {
-        const next = listen(port);
-        const old = server;
-        server = next;
-        void old.stop(false);
-        log.info("certificate reloaded", { cert: tls.cert });
-      } catch (error) {
-        log.error("certificate reload failed; keeping the current one", { error: error instanceof Error ? error.message : String(error) });
-      }
-    });
-  }
+    try {
+      const next = listen(port);
+      const old = server;
+      server = next;
+      void old.stop(false);
+      log.info("certificate reloaded", { cert: tls.cert });
+    } catch (error) {
+      log.error("certificate reload failed; keeping the current one", { error: error instanceof Error ? error.message : String(error) });
+    }
+  });
   return { url, port, finished, stop };
 }
 

@@ -24,8 +24,17 @@ export function runningServer(dataDir: string): { pid: number } | null {
   if (!Number.isInteger(pid) || pid <= 0) return null;
   try {
     process.kill(pid, 0);
-    return { pid };
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM" ? { pid } : null;
+    if ((error as NodeJS.ErrnoException).code !== "EPERM") return null;
   }
+  // A recycled pid (e.g. a container restarted with the same pid) is not our server: check what runs there.
+  if (process.platform === "linux" && pid !== process.pid) {
+    try {
+      const command = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+      if (!command.includes("serve")) return null;
+    } catch {
+      return null;
+    }
+  }
+  return { pid };
 }

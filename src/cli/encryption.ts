@@ -3,7 +3,8 @@ import { readFileSync } from "node:fs";
 import { AppError, invalidInput } from "../errors.ts";
 import { KeyVault } from "../tenancy/key-vault.ts";
 import { assertTenantId } from "../tenancy/tenant-id.ts";
-import { str, withRuntime } from "./context.ts";
+import { runningServer } from "../tenancy/server-lock.ts";
+import { configFrom, str, withRuntime } from "./context.ts";
 import { table } from "./output.ts";
 import type { Handler } from "./spec.ts";
 
@@ -12,6 +13,8 @@ export const tenantEncrypt: Handler = async (ctx) => {
   const all = Boolean(ctx.values.all);
   if ((id === undefined) === !all) throw invalidInput("name one tenant or pass --all");
   if (id !== undefined) assertTenantId(id);
+  const running = runningServer(configFrom(ctx).config.data.dir);
+  if (running) throw new AppError("conflict", `a server (pid ${running.pid}) has the tenant files open: stop it before encrypting them`);
   return withRuntime(ctx, async (rt) => {
     const ids = all ? (await rt.tenants.list()).filter((t) => !t.encrypted).map((t) => t.id) : [id!];
     const results = [];

@@ -8,7 +8,7 @@ import { events, monthOf, nextMonthStart, type UsageMeter } from "../metering/us
 import type { TenantRow } from "../store/control/schema.ts";
 import { ConcurrencyGate } from "./concurrency.ts";
 import { effectivePlan } from "./plan.ts";
-import type { Decision, RateLimiter } from "./rate-limiter.ts";
+import { InProcessRateLimiter, type Decision, type RateLimiter } from "./rate-limiter.ts";
 
 export type Admitted = { ok: true; plan: Plan; headers: Record<string, string>; release(): void };
 export type Denied = { ok: false; status: number; code: number; message: string; data: Record<string, unknown>; headers: Record<string, string> };
@@ -47,10 +47,18 @@ export class Admission {
     return this.#gate.inFlight(tenantId);
   }
 
+  /** Effective plans, per tenant row object (the authenticator reuses a row for up to a second). */
+  readonly #plans = new WeakMap<TenantRow, Plan>();
+
+  /**
+   * Decides on one request. The common case (slot free, counts in memory, in-process limiter) runs without
+   * awaiting anything: this is on every request's path.
+   */
   async admit({ tenant, method, tool }: AdmissionRequest): Promise<Admitted | Denied> {
-    const plan = effectivePlan(this.#config, tenant);
+    let plan = this.#plans.get(tenant);
+    if (!plan) this.#plans.set(tenant, (plan = effectivePlan(this.#config, tenant)));
     // The slot comes first, so a request refused for concurrency never spends rate-limit units.
-    const release = await this.#gate.acquire(tenant.id, plan.max_concurrency);
+    const release = this.#gate.tryAcquire(tenant.id, plan.max_concurrency) ?? (await this.#gate.acquire(tenant.id, plan.max_concurrency));
     if (!release) {
       this.#onRefused(tenant.id, "concurrency_limited");
       return this.#deny(429, `Too many concurrent requests: tenant ${tenant.id} may have ${plan.max_concurrency} in flight; retry after 1 s`, { limit: plan.max_concurrency, concurrency: true, retryAfterSeconds: 1 }, { "retry-after": "1" });
@@ -62,8 +70,8 @@ export class Admission {
     const { limits } = this.#config;
 
     if (method === "tools/call") {
-      const month = monthOf(this.#clock());
-      const used = await this.#meter.monthToDate(tenant.id, events.toolCalls, month);
+      const month = this.#meter.currentMonth();
+      const used = this.#meter.knownMonthToDate(tenant.id, events.toolCalls, month) ?? (await this.#meter.monthToDate(tenant.id, events.toolCalls, month));
       if (used >= plan.monthly_tool_calls) {
         this.#meter.add(tenant.id, events.quotaExceeded);
         this.#onRefused(tenant.id, "quota_exceeded");
@@ -81,7 +89,11 @@ export class Admission {
     }
 
     const weight = this.weightOf(method, tool);
-    const decision = await this.#limiter.consume(`t:${tenant.id}`, plan.rate_limit_per_minute, limits.window_ms, weight);
+    const key = `t:${tenant.id}`;
+    const decision =
+      this.#limiter instanceof InProcessRateLimiter
+        ? this.#limiter.consumeNow(key, plan.rate_limit_per_minute, limits.window_ms, weight)
+        : await this.#limiter.consume(key, plan.rate_limit_per_minute, limits.window_ms, weight);
     const headers = rateLimitHeaders(decision, limits.window_ms);
     if (!decision.admitted) {
       if (decision.unavailable) return refused({ ...this.#deny(503, "Rate limiter unavailable; retry shortly", { retryAfterSeconds: 1 }, { "retry-after": "1" }) });

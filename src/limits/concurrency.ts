@@ -14,10 +14,15 @@ export class ConcurrencyGate {
 
   /** A release function, or null when no slot freed up in time. */
   async acquire(key: string, max: number): Promise<(() => void) | null> {
-    if (this.inFlight(key) >= max) {
-      if (this.#waitMs === 0 || !(await this.#wait(key))) return null;
-      if (this.inFlight(key) >= max) return null;
-    }
+    const now = this.tryAcquire(key, max);
+    if (now || this.#waitMs === 0) return now;
+    if (!(await this.#wait(key))) return null;
+    return this.tryAcquire(key, max);
+  }
+
+  /** A slot if one is free right now (no waiting, no promise), else null. */
+  tryAcquire(key: string, max: number): (() => void) | null {
+    if (this.inFlight(key) >= max) return null;
     this.#inFlight.set(key, this.inFlight(key) + 1);
     let released = false;
     return () => {

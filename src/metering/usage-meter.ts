@@ -53,7 +53,7 @@ export class UsageMeter {
   #month = { from: 0, to: 0, name: "" };
 
   /** The current month, recomputed only when the clock leaves the cached one. */
-  #currentMonth(): string {
+  currentMonth(): string {
     const now = this.#clock();
     if (now < this.#month.from || now >= this.#month.to) {
       const name = monthOf(now);
@@ -65,14 +65,19 @@ export class UsageMeter {
 
   /** Counts `n` occurrences of an event for a tenant now. */
   add(tenantId: string, event: string, n = 1): void {
-    const month = this.#currentMonth();
+    const month = this.currentMonth();
     const key = `${tenantId}${sep}${month}${sep}${event}`;
     this.#pending.set(key, (this.#pending.get(key) ?? 0) + n);
     if (this.#totals.has(key)) this.#totals.set(key, this.#totals.get(key)! + n);
   }
 
+  /** The month-to-date count when it is already known in memory (no database read), else undefined. */
+  knownMonthToDate(tenantId: string, event: string, month = this.currentMonth()): number | undefined {
+    return this.#totals.get(`${tenantId}${sep}${month}${sep}${event}`);
+  }
+
   /** Month-to-date count of one event for a tenant (written and pending). */
-  async monthToDate(tenantId: string, event: string, month = monthOf(this.#clock())): Promise<number> {
+  async monthToDate(tenantId: string, event: string, month = this.currentMonth()): Promise<number> {
     const key = `${tenantId}${sep}${month}${sep}${event}`;
     const known = this.#totals.get(key);
     if (known !== undefined) return known;

@@ -34,7 +34,7 @@ export type Runtime = {
   backups: BackupService;
   clock: () => number;
   /** The tenant and key services acting as someone else (the admin API acts for the operator who called it). */
-  servicesAs(actor: string): { tenants: TenantService; keys: KeyService };
+  servicesAs(actor: string): { tenants: TenantService; keys: KeyService; backups: BackupService };
   close(): Promise<void>;
 };
 
@@ -76,9 +76,13 @@ export async function openRuntime(loaded: LoadedConfig, clock: () => number = Da
     migrations,
     clock,
     servicesAs(as: string) {
-      if (as === actor) return { tenants: tenantService, keys };
+      if (as === actor) return { tenants: tenantService, keys, backups };
       const actingKeys = new KeyService({ control, pepper, clock, audit, actor: as });
-      return { keys: actingKeys, tenants: new TenantService({ config, control, registry, keys: actingKeys, clock, audit, actor: as, vault }) };
+      return {
+        keys: actingKeys,
+        tenants: new TenantService({ config, control, registry, keys: actingKeys, clock, audit, actor: as, vault }),
+        backups: new BackupService({ control, registry, dataDir: config.data.dir, sqlite: sqliteOptions(config), audit, actor: as, vault, keyFor }),
+      };
     },
     async close() {
       await registry.closeAll();

@@ -91,6 +91,14 @@ export function adminApp({ runtime, stats, limits, readiness, onChange }: AdminD
     return c.json(await runtime.backups.backup({ out: input.out ?? runtime.config.backups.dir, tenant: input.tenant }), 201);
   });
 
+  // Restoring inside the server: it closes the tenant's open database before replacing the file.
+  app.post("/v1/restore", async (c) => {
+    const input = await body(c, z.object({ dir: z.string().min(1), tenant: z.string().optional() }));
+    const result = await runtime.servicesAs(c.req.header("x-mcp-mt-actor") || "operator:admin-api").backups.restore(input.dir, input.tenant);
+    onChange();
+    return c.json(result);
+  });
+
   app.notFound((c) => c.json({ error: { code: "not_found", message: `no admin route ${c.req.method} ${c.req.path}` } }, 404));
   app.onError((error, c) => {
     if (error instanceof AppError) return c.json({ error: { code: error.code, message: error.message } }, error.status as 400);

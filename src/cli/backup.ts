@@ -1,5 +1,6 @@
 /** `mcp-mt backup`, `backup verify`, `restore`. */
 import { resolve } from "node:path";
+import { adminClient } from "../admin/client.ts";
 import { AppError, invalidInput } from "../errors.ts";
 import { runningServer } from "../tenancy/server-lock.ts";
 import { assertTenantId } from "../tenancy/tenant-id.ts";
@@ -36,9 +37,16 @@ export const restore: Handler = async (ctx) => {
   const tenant = str(ctx, "tenant");
   if (tenant !== undefined) assertTenantId(tenant);
   const loaded = configFrom(ctx);
+  const dir = resolve(ctx.positionals[0]!);
+  // With a server running, only it may replace its open files: go through its admin API.
+  const client = adminClient(loaded.config);
+  if (client) {
+    const { restored } = await client.call<{ restored: string[] }>("POST", "/v1/restore", { dir, tenant });
+    return void ctx.out.result(`Restored ${restored.join(", ")} from ${ctx.positionals[0]} through the running server.`, { restored, via: "admin-api" });
+  }
   const running = runningServer(loaded.config.data.dir);
   if (running) {
-    throw new AppError("conflict", `a server (pid ${running.pid}) is using ${loaded.config.data.dir}: stop it first (restoring under a running server would corrupt its open files)`);
+    throw new AppError("conflict", `a server (pid ${running.pid}) is using ${loaded.config.data.dir} and its admin socket does not answer: stop it first`);
   }
   return withRuntime(ctx, async (rt) => {
     const { restored } = await rt.backups.restore(resolve(ctx.positionals[0]!), tenant);

@@ -109,10 +109,10 @@ export class BackupService {
   }
 
   /** Checks a backup directory: manifest, checksums and (where the key is at hand) integrity of every file. */
-  async verify(dir: string): Promise<{ ok: boolean; files: { path: string; ok: boolean; problem?: string }[]; manifest: BackupManifest }> {
+  async verify(dir: string, only?: (file: BackupFile) => boolean): Promise<{ ok: boolean; files: { path: string; ok: boolean; problem?: string }[]; manifest: BackupManifest }> {
     const manifest = readManifest(dir);
     const files = [];
-    for (const file of manifest.files) {
+    for (const file of manifest.files.filter(only ?? (() => true))) {
       const path = join(dir, file.path);
       if (!existsSync(path)) {
         files.push({ path: file.path, ok: false, problem: "missing" });
@@ -153,7 +153,8 @@ export class BackupService {
    * The caller makes sure no other process has the files open (the running server does this itself).
    */
   async restore(dir: string, tenant?: string): Promise<{ restored: string[] }> {
-    const checked = await this.verify(dir);
+    // One tenant needs only its own file and the control plane to be sound; everything needs everything.
+    const checked = await this.verify(dir, tenant === undefined ? undefined : (f) => f.tenant === null || f.tenant === tenant);
     if (!checked.ok) throw new AppError("invalid_input", `backup ${dir} does not verify: ${checked.files.filter((f) => !f.ok).map((f) => `${f.path}: ${f.problem}`).join("; ")}`);
     const tenantFiles = checked.manifest.files.filter((f) => f.tenant !== null);
     if (tenant !== undefined) {

@@ -98,6 +98,22 @@ describe("one server per data directory", () => {
   });
 });
 
+describe("admin API over loopback TCP", () => {
+  test("needs the admin token", async () => {
+    const { dir: other, bin: otherBin } = binaryInEmptyDir();
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const tcp = await startServe(otherBin, other, [], { MCP_MT_ADMIN_TCP_PORT: String(port), MCP_MT_ADMIN_TOKEN: "t0ken-for-the-admin-api" });
+    try {
+      expect((await fetch(`http://127.0.0.1:${port}/v1/status`)).status).toBe(401);
+      const ok = await fetch(`http://127.0.0.1:${port}/v1/status`, { headers: { authorization: "Bearer t0ken-for-the-admin-api" } });
+      expect(ok.status).toBe(200);
+      expect(((await ok.json()) as any).tenants).toBe(0);
+    } finally {
+      await tcp.stop();
+    }
+  });
+});
+
 describe("without a running server", () => {
   test("the CLI works on the files directly", async () => {
     await server.stop();

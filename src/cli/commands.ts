@@ -214,7 +214,7 @@ export const commands: CommandSpec[] = [
   },
   {
     path: ["restore"],
-    summary: "Restore a verified backup: everything, or one tenant without touching the others (stop the server first)",
+    summary: "Restore a verified backup: everything, or one tenant without touching the others (through the running server if there is one)",
     args: [{ name: "dir", required: true }],
     options: { tenant: { type: "string", description: "Restore only this tenant (its file, row and keys)", placeholder: "ID" } },
     examples: ["mcp-mt restore /var/backups/mcp-mt/mcp-mt-backup-20261126T040000Z --tenant acme"],

@@ -78,9 +78,6 @@ export async function startServer(loaded: LoadedConfig): Promise<RunningServer> 
 
   const backupTimer = scheduleBackups(runtime, log);
   const admin = releaseDataDir ? startAdmin({ runtime, stats, limits, readiness, onChange: () => authenticator.forget() }, loaded.secrets.adminToken, log) : { stop: async () => undefined };
-  // Announce only once everything (the admin socket too) is up.
-  process.stdout.write(`${lines.join("\n")}\n`);
-  log.info("server started", { url, data_dir: config.data.dir, tenants: tenantCount, fd_limit: fdLimit });
 
 
   let resolveFinished!: (code: number) => void;
@@ -124,6 +121,9 @@ export async function startServer(loaded: LoadedConfig): Promise<RunningServer> 
       log.error("certificate reload failed; keeping the current one", { error: error instanceof Error ? error.message : String(error) });
     }
   });
+  // Announce only once everything is up: admin socket, signal handlers (a SIGHUP right after must not kill us).
+  process.stdout.write(`${lines.join("\n")}\n`);
+  log.info("server started", { url, data_dir: config.data.dir, tenants: tenantCount, fd_limit: fdLimit });
   return { url, port, finished, stop };
 }
 

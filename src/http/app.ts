@@ -10,7 +10,7 @@ import { buildCatalogue } from "../mcp/server.ts";
 import type { Runtime } from "../runtime.ts";
 import type { AppEnv } from "./env.ts";
 import { healthRoutes, type Readiness } from "./health.ts";
-import { rpcCodes, rpcErrorResponse } from "./jsonrpc.ts";
+import { rpcErrorResponse } from "./jsonrpc.ts";
 import { mcpRoute } from "./mcp-route.ts";
 import { metricsRoutes } from "./metrics.ts";
 import { accessLog } from "./middleware/access-log.ts";
@@ -40,11 +40,7 @@ export function createApp({ runtime, log, readiness, authenticator, limits, stat
   const challenge = challenges(config);
   const toolScopes = new Map(catalogue.tools.map((tool) => [tool.name, tool.scope]));
 
-  app.use("/mcp", async (c, next) => {
-    if (readiness.draining) return rpcErrorResponse(503, rpcCodes.serverError, "server is shutting down; retry shortly", { headers: { "retry-after": "1" } });
-    await next();
-  });
-  app.use("/mcp", readBody(config.server.max_body_bytes));
+  app.use("/mcp", readBody(config.server.max_body_bytes, readiness));
   app.use("/mcp", authenticate({ authenticator, failures: limits.authFailures, failuresPerMinute: config.limits.auth_failures_per_minute, clientAddress: clientAddress(config), challenges: challenge, audit: runtime.audit }));
   app.use(
     "/mcp",

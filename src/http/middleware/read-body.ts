@@ -1,5 +1,6 @@
 /**
- * The MCP endpoint's door: POST only, JSON only, at most server.max_body_bytes, one JSON-RPC message.
+ * The MCP endpoint's door: closed while draining, POST only, JSON only, at most server.max_body_bytes, one
+ * JSON-RPC message.
  * Parses the body once and records the method, tool and protocol era for the later layers.
  */
 import type { MiddlewareHandler } from "hono";
@@ -8,8 +9,9 @@ import { rpcCodes, rpcErrorResponse, type RpcId } from "../jsonrpc.ts";
 
 const envelopeVersionKey = "io.modelcontextprotocol/protocolVersion";
 
-export function readBody(maxBytes: number): MiddlewareHandler<AppEnv> {
+export function readBody(maxBytes: number, readiness: { draining: boolean }): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
+    if (readiness.draining) return rpcErrorResponse(503, rpcCodes.serverError, "server is shutting down; retry shortly", { headers: { "retry-after": "1" } });
     if (c.req.method !== "POST") {
       return rpcErrorResponse(405, rpcCodes.serverError, `Method not allowed: ${c.req.method}. This server is stateless; send JSON-RPC with POST.`, { headers: { allow: "POST" } });
     }

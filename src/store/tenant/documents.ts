@@ -85,7 +85,8 @@ const rowToDocument = (r: Row): Document => ({ ...metaOf(r), content: r.content 
 
 /** The statements of the hot paths, prepared once per open tenant file. */
 const sqlText = {
-  get: "SELECT * FROM documents WHERE id = ?",
+  // Column order matters: rows of this statement are read as arrays (cheaper than objects) by rowOf.
+  get: "SELECT seq, id, title, content, tags, version, bytes, created_at, updated_at FROM documents WHERE id = ?",
   stats: "SELECT documents, bytes FROM tenant_stats WHERE id = 1",
   insert: `INSERT INTO documents (id, title, content, tags, version, bytes, created_at, updated_at)
            SELECT ?, ?, ?, ?, 1, ?, ?, ?
@@ -128,6 +129,14 @@ export class DocumentStore {
     return statement;
   }
 
+  /** One document row by id, read in raw (array) mode on the hot path. */
+  #getRow(id: string): Row | undefined {
+    let statement = this.#t.statements.get("get:raw") as Database.Statement<unknown[]> | undefined;
+    if (!statement) this.#t.statements.set("get:raw", (statement = this.#t.native.prepare(sqlText.get).raw(true)));
+    const r = statement.get(id) as [number, string, string, string, string, number, number, number, number] | undefined;
+    return r && { seq: r[0], id: r[1], title: r[2], content: r[3], tags: r[4], version: r[5], bytes: r[6], created_at: r[7], updated_at: r[8] };
+  }
+
   /** Documents and bytes stored now (kept by triggers, O(1)). */
   async storage(): Promise<StorageUse> {
     const row = this.#stmt("stats").get() as { documents: number; bytes: number } | undefined;
@@ -164,7 +173,7 @@ export class DocumentStore {
   }
 
   async get(id: string): Promise<Document | null> {
-    const row = this.#stmt("get").get(id) as Row | undefined;
+    const row = this.#getRow(id);
     return row ? rowToDocument(row) : null;
   }
 
@@ -199,7 +208,7 @@ export class DocumentStore {
   async update(id: string, patch: { title?: string; content?: string; tags?: string[]; expectedVersion?: number }): Promise<Document> {
     // Synchronous from read to write: no other request of this process can interleave.
     return this.#t.native.transaction(() => {
-      const row = this.#stmt("get").get(id) as Row | undefined;
+      const row = this.#getRow(id);
       if (!row) throw notFound(`document ${id} not found`);
       if (patch.expectedVersion !== undefined && patch.expectedVersion !== row.version) {
         throw new AppError("conflict", `document ${id} is at version ${row.version}, not ${patch.expectedVersion}: get it again, reapply your change, and pass expected_version ${row.version}`, {

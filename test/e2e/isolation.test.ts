@@ -19,6 +19,8 @@ beforeAll(async () => {
   ({ dir, bin } = binaryInEmptyDir());
   keyA = run(bin, ["tenant", "add", "alpha", "--json"], { cwd: dir }).json().api_key;
   keyB = run(bin, ["tenant", "add", "bravo", "--json"], { cwd: dir }).json().api_key;
+  // The concurrent-ids test must not meet the free plan's concurrency cap (not what it is about).
+  for (const id of ["alpha", "bravo"]) run(bin, ["tenant", "set-limit", id, "--max-concurrency", "1000"], { cwd: dir });
   server = await startServe(bin, dir);
   a = await v2Http(server.url, keyA, "modern");
   b = await v2Http(server.url, keyB, "legacy");

@@ -27,6 +27,7 @@ describe("rate limits", () => {
   beforeAll(async () => {
     noisy = addTenant("noisy");
     quiet = addTenant("quiet", "--plan", "pro");
+    mt("tenant", "set-limit", "quiet", "--max-concurrency", "1000");
     // Isolate the rate limit from the concurrency cap for the hammer test.
     expect(mt("tenant", "set-limit", "noisy", "--max-concurrency", "2000", "--json").json().overrides).toEqual({ max_concurrency: 2000 });
     server = await startServe(bin, dir);

@@ -28,6 +28,7 @@ describe("health and shutdown", () => {
   test("SIGTERM during a burst: every request either completes or is refused with 503, nothing acknowledged is lost, exit 0", async () => {
     const { dir, bin } = binaryInEmptyDir();
     const key = run(bin, ["tenant", "add", "acme", "--json"], { cwd: dir }).json().api_key;
+    run(bin, ["tenant", "set-limit", "acme", "--max-concurrency", "1000"], { cwd: dir });
     const server = await startServe(bin, dir);
     const send = (i: number) => {
       const { body, headers } = modernRequest("tools/call", { name: "create_document", arguments: { title: `doc ${i}`, content: "burst" } }, i);

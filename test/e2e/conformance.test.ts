@@ -108,8 +108,10 @@ async function runRevision(revision: Revision, supportsRequirements: boolean): P
 beforeAll(async () => {
   let bin: string;
   ({ dir, bin } = binaryInEmptyDir());
-  const tenant = run(bin, ["tenant", "add", "acme", "--json"], { cwd: dir });
+  // Limits are not what the suite tests: an enterprise plan, and no concurrency cap for its parallel runs.
+  const tenant = run(bin, ["tenant", "add", "acme", "--plan", "enterprise", "--json"], { cwd: dir });
   if (tenant.code !== 0) throw new Error(`tenant add failed: ${tenant.stderr}`);
+  run(bin, ["tenant", "set-limit", "acme", "--max-concurrency", "1000"], { cwd: dir });
   const apiKey = tenant.json<{ api_key: string }>().api_key;
   server = await startServe(bin, dir);
 

@@ -17,7 +17,7 @@ export const commands: CommandSpec[] = [
   },
   {
     path: ["stdio"],
-    summary: "Serve MCP over stdin/stdout for one tenant (for local clients)",
+    summary: "Serve MCP over stdin/stdout for one tenant",
     options: {
       "key-file": { type: "string", description: "File holding the tenant's API key (else $MCP_MT_API_KEY)", placeholder: "PATH" },
       tenant: { type: "string", description: "Operator on this host: serve this tenant without a key", placeholder: "ID" },
@@ -27,13 +27,13 @@ export const commands: CommandSpec[] = [
   },
   {
     path: ["admin"],
-    summary: "The admin terminal UI: live dashboard, tenants, keys, actions (needs a running server and a TTY)",
+    summary: "The admin terminal UI (needs a running server and a terminal)",
     examples: ["mcp-mt admin", "ssh -t vps mcp-mt admin --config /etc/mcp-mt/mcp-mt.toml"],
     handler: async () => (await import("./admin.ts")).admin,
   },
   {
     path: ["tenant", "add"],
-    summary: "Create a tenant, its database and a first API key (shown once)",
+    summary: "Create a tenant, its database and a first API key",
     args: [{ name: "id", required: true }],
     options: {
       name: { type: "string", description: "Display name (default: the id)", placeholder: "NAME" },
@@ -76,7 +76,7 @@ export const commands: CommandSpec[] = [
   },
   {
     path: ["tenant", "remove"],
-    summary: "Delete a tenant, its keys and its database file (irreversible)",
+    summary: "Delete a tenant, its keys and its database (irreversible)",
     args: [{ name: "id", required: true }],
     options: { yes: { type: "boolean", description: "Confirm the deletion" } },
     examples: ["mcp-mt tenant remove acme --yes"],
@@ -100,7 +100,7 @@ export const commands: CommandSpec[] = [
   },
   {
     path: ["tenant", "encrypt"],
-    summary: "Encrypt an existing plaintext tenant database (or --all) with its own key (needs the master key; stop the server first)",
+    summary: "Encrypt plaintext tenant databases (needs the master key; server stopped)",
     args: [{ name: "id", required: false }],
     options: { all: { type: "boolean", description: "Every tenant that is not encrypted yet" } },
     examples: ["mcp-mt tenant encrypt acme", "mcp-mt tenant encrypt --all --json"],
@@ -108,14 +108,14 @@ export const commands: CommandSpec[] = [
   },
   {
     path: ["encryption", "rotate-master"],
-    summary: "Rewrap every tenant's data key under a new master key (tenant files are not touched)",
+    summary: "Rewrap every data key under a new master key (files untouched)",
     options: { "new-key-file": { type: "string", description: "File holding the new master key (openssl rand -base64 32)", placeholder: "PATH" } },
     examples: ["openssl rand -base64 32 > master.new && mcp-mt encryption rotate-master --new-key-file master.new"],
     handler: async () => (await import("./encryption.ts")).rotateMaster,
   },
   {
     path: ["usage"],
-    summary: "Usage and estimated cost per tenant for a month (table, JSON or CSV)",
+    summary: "Usage and estimated cost per tenant and month (table, JSON, CSV)",
     options: {
       tenant: { type: "string", description: "Only this tenant", placeholder: "ID" },
       month: { type: "string", description: "Month YYYY-MM (UTC; default: the current one)", placeholder: "YYYY-MM" },
@@ -145,7 +145,7 @@ export const commands: CommandSpec[] = [
   },
   {
     path: ["key", "rotate"],
-    summary: "Replace a key: a new key with the same tenant, scopes and label; the old one works until the grace period ends",
+    summary: "Replace a key; the old one works until the grace period ends",
     args: [{ name: "key-id", required: true }],
     options: { grace: { type: "string", description: "How long the old key keeps working (default 24h; 0s ends it now)", placeholder: "DURATION" } },
     examples: ["mcp-mt key rotate 3k9x2m7q1a0b", "mcp-mt key rotate 3k9x2m7q1a0b --grace 1h --json"],
@@ -160,7 +160,7 @@ export const commands: CommandSpec[] = [
   },
   {
     path: ["token", "issue"],
-    summary: "Issue an HS256 JWT for a tenant (needs auth.jwt with a shared secret); prints the token alone",
+    summary: "Issue an HS256 JWT for a tenant (needs an auth.jwt shared secret)",
     args: [{ name: "tenant", required: true }],
     options: {
       scopes: { type: "string", description: "Comma-separated scopes (default: all)", placeholder: "LIST" },
@@ -172,7 +172,7 @@ export const commands: CommandSpec[] = [
   },
   {
     path: ["audit", "show"],
-    summary: "Show audit entries (oldest first), optionally for one tenant and since a time",
+    summary: "Show audit entries, optionally for one tenant and since a time",
     options: {
       tenant: { type: "string", description: "Only this tenant's entries", placeholder: "ID" },
       since: { type: "string", description: "A duration back (24h, 7d) or a date (2026-11-01)", placeholder: "WHEN" },
@@ -183,7 +183,7 @@ export const commands: CommandSpec[] = [
   },
   {
     path: ["audit", "verify"],
-    summary: "Verify the audit log's hash chain; reports the first broken entry (exit 1)",
+    summary: "Verify the audit hash chain; names the first broken entry",
     examples: ["mcp-mt audit verify"],
     handler: async () => (await import("./audit.ts")).auditVerify,
   },
@@ -196,7 +196,7 @@ export const commands: CommandSpec[] = [
   },
   {
     path: ["backup"],
-    summary: "Online, consistent backup of the control plane and tenant databases, with a manifest of checksums",
+    summary: "Online, consistent backup of every database (or one tenant)",
     options: {
       tenant: { type: "string", description: "Only this tenant (plus the control plane)", placeholder: "ID" },
       all: { type: "boolean", description: "Every tenant (the default)" },
@@ -207,14 +207,14 @@ export const commands: CommandSpec[] = [
   },
   {
     path: ["backup", "verify"],
-    summary: "Check a backup: manifest, checksums and integrity of every database",
+    summary: "Check a backup: manifest, checksums, integrity",
     args: [{ name: "dir", required: true }],
     examples: ["mcp-mt backup verify /var/backups/mcp-mt/mcp-mt-backup-20261126T040000Z"],
     handler: async () => (await import("./backup.ts")).backupVerify,
   },
   {
     path: ["restore"],
-    summary: "Restore a verified backup: everything, or one tenant without touching the others (through the running server if there is one)",
+    summary: "Restore a backup: everything, or one tenant leaving the others alone",
     args: [{ name: "dir", required: true }],
     options: { tenant: { type: "string", description: "Restore only this tenant (its file, row and keys)", placeholder: "ID" } },
     examples: ["mcp-mt restore /var/backups/mcp-mt/mcp-mt-backup-20261126T040000Z --tenant acme"],
@@ -222,14 +222,14 @@ export const commands: CommandSpec[] = [
   },
   {
     path: ["migrate"],
-    summary: "Bring every tenant database to the current schema, reporting per tenant",
+    summary: "Bring every tenant database to the current schema",
     options: { "dry-run": { type: "boolean", description: "Only report what would be applied" } },
     examples: ["mcp-mt migrate --dry-run", "mcp-mt migrate"],
     handler: async () => (await import("./migrate.ts")).migrate,
   },
   {
     path: ["config", "check"],
-    summary: "Validate the configuration and print the effective values (secrets redacted)",
+    summary: "Validate the config and print the effective values",
     examples: ["mcp-mt config check", "mcp-mt config check --config ./mcp-mt.toml --json"],
     handler: async () => (await import("./config.ts")).configCheck,
   },

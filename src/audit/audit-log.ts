@@ -5,7 +5,7 @@
 import { and, asc, desc, eq, gte, type SQL } from "drizzle-orm";
 import type { ControlDatabase } from "../store/control/db.ts";
 import { auditLog, type AuditRow } from "../store/control/schema.ts";
-import { WriteLock } from "../tenancy/write-lock.ts";
+import { WriteLock } from "./write-lock.ts";
 
 export type AuditEvent = {
   actor: string;

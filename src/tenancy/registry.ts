@@ -14,18 +14,15 @@ import { isPlaintextDatabase, openTenantFile, type SqliteOptions } from "../stor
 import { drizzleOnLibsql } from "../store/tenant/drizzle.ts";
 import * as tenantSchema from "../store/tenant/schema.ts";
 import { tenantDbPath } from "./tenant-id.ts";
-import { WriteLock } from "./write-lock.ts";
 
 /**
- * One open tenant file: the native connection (statements prepared once, cached in `statements`), drizzle on
- * top of it (synchronous, so a read-check-write inside one call is atomic in this process), and `writes`
- * for the rare write sequence that must await in between.
+ * One open tenant file: the native connection (statements prepared once, cached in `statements`) and drizzle
+ * on top of it. Both are synchronous, so a read-check-write inside one transaction is atomic in this process.
  */
 export type TenantDatabase = {
   id: string;
   native: Database.Database;
   db: BetterSQLite3Database<typeof tenantSchema>;
-  writes: WriteLock;
   /** Prepared statements of this connection, by name: built on first use, reused for every request. */
   statements: Map<string, unknown>;
 };
@@ -168,7 +165,7 @@ export class TenantRegistry {
       native.close();
       throw error;
     }
-    return { id, native, db: drizzleOnLibsql(native, tenantSchema), writes: new WriteLock(), statements: new Map() };
+    return { id, native, db: drizzleOnLibsql(native, tenantSchema), statements: new Map() };
   }
 
   #evict(): void {

@@ -22,15 +22,6 @@ export function assertTenantId(id: unknown): string {
   return id;
 }
 
-export const isTenantId = (id: unknown): id is string => {
-  try {
-    assertTenantId(id);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 /** Path of a tenant's database file, confined to <dataDir>/tenants. */
 export function tenantDbPath(dataDir: string, id: string): string {
   const dir = resolve(dataDir, "tenants");

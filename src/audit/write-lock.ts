@@ -1,4 +1,4 @@
-/** Serializes a tenant's read-check-write sequences: one writer per tenant file, in arrival order. */
+/** Serializes async read-then-write sequences (the audit chain appends) in arrival order. */
 export class WriteLock {
   #tail: Promise<unknown> = Promise.resolve();
 

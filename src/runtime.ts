@@ -1,7 +1,7 @@
 /** Wires the services every entry point shares (CLI, HTTP server, stdio) from a loaded config. */
 import { eq } from "drizzle-orm";
-import { readFileSync } from "node:fs";
 import { userInfo } from "node:os";
+import { readSecretFile } from "./config/secret-file.ts";
 import { AppError } from "./errors.ts";
 import { tenants } from "./store/control/schema.ts";
 import { BackupService } from "./tenancy/backups.ts";
@@ -96,13 +96,7 @@ export async function openVault(loaded: LoadedConfig): Promise<KeyVault | null> 
   const file = loaded.config.encryption.master_key_file;
   if (loaded.secrets.masterKey) return KeyVault.fromSecret(loaded.secrets.masterKey);
   if (!file) return null;
-  let secret: string;
-  try {
-    secret = readFileSync(file, "utf8");
-  } catch {
-    throw new AppError("config_invalid", `encryption.master_key_file ${file} cannot be read`);
-  }
-  return KeyVault.fromSecret(secret);
+  return KeyVault.fromSecret(readSecretFile(file, "encryption.master_key_file"));
 }
 
 /** The operator running a CLI command, for the audit log. */

@@ -3,7 +3,7 @@
  * Always checks issuer, audience, the pinned algorithms and `exp`; keys named in token headers
  * (jku, x5u, jwk) are never used: only the configured secret or JWKS can verify.
  */
-import { readFileSync } from "node:fs";
+import { readSecretFile } from "../config/secret-file.ts";
 import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from "jose";
 import type { Config } from "../config/schema.ts";
 import { mcpEndpoint } from "../config/urls.ts";
@@ -53,7 +53,7 @@ export class JwtVerifier {
     if (sources > 1) throw new AppError("config_invalid", "auth.jwt: set exactly one of secret (env), secret_file, jwks_url, jwks_file");
     if (!jwt.issuer) throw new AppError("config_invalid", "auth.jwt.issuer is required when JWT is enabled");
     if (jwt.secret || jwt.secret_file) {
-      const text = jwt.secret || readSecret(jwt.secret_file);
+      const text = jwt.secret || readSecretFile(jwt.secret_file, "auth.jwt.secret_file");
       const secret = new TextEncoder().encode(text);
       if (secret.length < 32) throw new AppError("config_invalid", "auth.jwt secret must be at least 32 bytes");
       if (jwt.algorithms.some((a) => !a.startsWith("HS"))) throw new AppError("config_invalid", "auth.jwt.algorithms: a shared secret only verifies HS256/HS384/HS512");
@@ -63,7 +63,7 @@ export class JwtVerifier {
     if (jwt.jwks_file) {
       let set: Parameters<typeof createLocalJWKSet>[0];
       try {
-        set = JSON.parse(readFileSync(jwt.jwks_file, "utf8"));
+        set = JSON.parse(readSecretFile(jwt.jwks_file, "auth.jwt.jwks_file"));
       } catch {
         throw new AppError("config_invalid", `auth.jwt.jwks_file ${jwt.jwks_file} is not a readable JWKS`);
       }
@@ -101,13 +101,6 @@ export class JwtVerifier {
   }
 }
 
-function readSecret(path: string): string {
-  try {
-    return readFileSync(path, "utf8").trim();
-  } catch {
-    throw new AppError("config_invalid", `auth.jwt.secret_file ${path} cannot be read`);
-  }
-}
 
 function scopesOf(payload: JWTPayload, claim: string): Scope[] {
   const raw = payload[claim] ?? payload.scp ?? payload.scopes;

@@ -1,19 +1,13 @@
 /** The server pepper keying API-key hashes: from env, a configured file, or generated once into the data dir. */
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { readSecretFile } from "../config/secret-file.ts";
 import { AppError } from "../errors.ts";
 
 /** Resolves the pepper; generates `<dataDir>/pepper` (mode 0600) on first start when none is configured. */
 export function resolvePepper(options: { fromEnv?: string; file: string; dataDir: string }): string {
   if (options.fromEnv) return checked(options.fromEnv, "MCP_MT_AUTH_PEPPER");
-  if (options.file) {
-    try {
-      return checked(readFileSync(options.file, "utf8").trim(), options.file);
-    } catch (error) {
-      if (error instanceof AppError) throw error;
-      throw new AppError("config_invalid", `auth.pepper_file ${options.file} cannot be read`);
-    }
-  }
+  if (options.file) return checked(readSecretFile(options.file, "auth.pepper_file"), options.file);
   const path = join(options.dataDir, "pepper");
   if (!existsSync(path)) {
     const bytes = crypto.getRandomValues(new Uint8Array(32));

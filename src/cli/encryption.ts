@@ -1,5 +1,5 @@
 /** `mcp-mt tenant encrypt` and `mcp-mt encryption rotate-master`. */
-import { readFileSync } from "node:fs";
+import { readSecretFile } from "../config/secret-file.ts";
 import { AppError, invalidInput } from "../errors.ts";
 import { KeyVault } from "../tenancy/key-vault.ts";
 import { assertTenantId } from "../tenancy/tenant-id.ts";
@@ -27,13 +27,7 @@ export const tenantEncrypt: Handler = async (ctx) => {
 export const rotateMaster: Handler = async (ctx) => {
   const file = str(ctx, "new-key-file");
   if (!file) throw invalidInput("--new-key-file PATH is required (the new master key, e.g. openssl rand -base64 32)");
-  let secret: string;
-  try {
-    secret = readFileSync(file, "utf8");
-  } catch {
-    throw new AppError("config_invalid", `cannot read the new master key file ${file}`);
-  }
-  const next = await KeyVault.fromSecret(secret);
+  const next = await KeyVault.fromSecret(readSecretFile(file, "the new master key file"));
   return withRuntime(ctx, async (rt) => {
     const { rewrapped } = await rt.encryption.rotateMaster(next);
     ctx.out.result(

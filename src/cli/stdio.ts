@@ -1,6 +1,6 @@
 /** `mcp-mt stdio`: MCP over stdin/stdout for one tenant. */
-import { readFileSync } from "node:fs";
-import { AppError, invalidInput } from "../errors.ts";
+import { readSecretFile } from "../config/secret-file.ts";
+import { invalidInput } from "../errors.ts";
 import { serveStdioSession } from "../mcp/stdio.ts";
 import { openRuntime } from "../runtime.ts";
 import { assertTenantId } from "../tenancy/tenant-id.ts";
@@ -14,13 +14,8 @@ export const stdio: Handler = async (ctx) => {
   if (tenant !== undefined && (keyFile !== undefined || loaded.secrets.apiKey)) throw invalidInput("use either --tenant or an API key (MCP_MT_API_KEY / --key-file), not both");
   let credential: { apiKey: string } | { tenantId: string };
   if (tenant !== undefined) credential = { tenantId: assertTenantId(tenant) };
-  else if (keyFile !== undefined) {
-    try {
-      credential = { apiKey: readFileSync(keyFile, "utf8").trim() };
-    } catch {
-      throw new AppError("unauthorized", `cannot read the key file ${keyFile}`);
-    }
-  } else if (loaded.secrets.apiKey) credential = { apiKey: loaded.secrets.apiKey };
+  else if (keyFile !== undefined) credential = { apiKey: readSecretFile(keyFile, "the key file") };
+  else if (loaded.secrets.apiKey) credential = { apiKey: loaded.secrets.apiKey };
   else throw invalidInput("no credentials: set MCP_MT_API_KEY, pass --key-file PATH, or (operator on this host) --tenant ID");
   const runtime = await openRuntime(loaded);
   try {

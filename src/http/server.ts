@@ -1,5 +1,6 @@
 /** Runs the HTTP(S) server on Bun.serve: start-up banner, certificate reload on SIGHUP, graceful drain on SIGTERM/SIGINT. */
-import { chmodSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, rmSync } from "node:fs";
+import { readSecretFile } from "../config/secret-file.ts";
 import { adminApp, type AdminDeps } from "../admin/api.ts";
 import { adminSocketPath } from "../admin/client.ts";
 import { resolve } from "node:path";
@@ -129,15 +130,8 @@ export async function startServer(loaded: LoadedConfig): Promise<RunningServer> 
 
 /** Reads the PEM files, failing with a message that names them (never their content). */
 function readCertificate(cert: string, key: string): { cert: string; key: string } {
-  const read = (path: string, what: string) => {
-    try {
-      return readFileSync(path, "utf8");
-    } catch {
-      throw new AppError("config_invalid", `server.tls.${what} ${path} cannot be read`);
-    }
-  };
   if (!key) throw new AppError("config_invalid", "server.tls.key is required with server.tls.cert");
-  return { cert: read(cert, "cert"), key: read(key, "key") };
+  return { cert: readSecretFile(cert, "server.tls.cert"), key: readSecretFile(key, "server.tls.key") };
 }
 
 /** Scheduled backups (backups.interval): one every interval, the newest backups.keep kept. */

@@ -5,15 +5,13 @@
  */
 import { createMcpHandler, WebStandardStreamableHTTPServerTransport, type AuthInfo } from "@modelcontextprotocol/server";
 import type { Handler } from "hono";
-import { actorOf } from "../auth/principal.ts";
 import type { Logger } from "../log.ts";
 import type { UsageMeter } from "../metering/usage-meter.ts";
-import { usageReport } from "../metering/usage-report.ts";
 import { ServerPool } from "../mcp/server-pool.ts";
 import { buildServer, type Catalogue } from "../mcp/server.ts";
 import type { Runtime } from "../runtime.ts";
-import { DocumentStore } from "../store/tenant/documents.ts";
 import type { TenantContext } from "../tenancy/context.ts";
+import { createTenantContext } from "../tenancy/tenant-context.ts";
 import type { AppEnv } from "./env.ts";
 import { rpcCodes, rpcErrorResponse } from "./jsonrpc.ts";
 
@@ -40,7 +38,8 @@ export function mcpRoute({ runtime, catalogue, log, meter }: Deps): Handler<AppE
   }
 
   return async (c) => {
-    const { principal, tenant } = c.get("auth");
+    const auth = c.get("auth");
+    const { principal, tenant } = auth;
     const plan = c.get("plan");
     const timeoutMs = Math.min(plan.request_timeout_ms, runtime.config.server.request_timeout_ms);
     const rpc = c.get("rpc");
@@ -51,23 +50,17 @@ export function mcpRoute({ runtime, catalogue, log, meter }: Deps): Handler<AppE
     request.signal.addEventListener("abort", () => deadline.abort(new Error("the client went away")), { once: true });
     try {
       return await runtime.registry.use(tenant.id, async (db) => {
-        let requestLog: Logger | undefined;
-        const ctx: TenantContext = {
-          requestId,
-          tenant,
-          principal,
-          store: new DocumentStore(db, runtime.clock, { maxDocuments: plan.max_documents, maxBytes: plan.max_storage_bytes }),
-          signal: deadline.signal,
-          // Built only when a tool logs: most requests never do.
-          get log() {
-            return (requestLog ??= log.child({ request_id: requestId, tenant: tenant.id }));
-          },
-          meter: (event, n) => meter.add(tenant.id, event, n),
+        const ctx = createTenantContext({
+          runtime,
+          db,
+          auth,
           plan,
-          audit: (action, target, details) =>
-            void runtime.audit.append({ actor: actorOf(principal), tenantId: tenant.id, action, target, client: c.get("client")(), details }).catch((error) => log.warn("audit append failed", { error: String(error) })),
-          usage: async (month) => (await usageReport({ control: runtime.control, pricing: runtime.config.pricing, month, tenant: tenant.id, meter }))[0]!,
-        };
+          meter,
+          requestId,
+          signal: deadline.signal,
+          log: () => log.child({ request_id: requestId, tenant: tenant.id }),
+          client: c.get("client"),
+        });
         const authInfo: AuthInfo = { token: principal.subject, clientId: principal.subject, scopes: principal.scopes, extra: { tenant: ctx } };
         // The body's envelope claim (or a 2026 protocol header) marks the 2026-07-28 era; anything else is 2025-era.
         const work = isModern(request, rpc.era) ? modern.fetch(request, { parsedBody: rpc.body, authInfo }) : legacy(request, rpc.body, authInfo, rpc.method);

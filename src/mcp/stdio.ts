@@ -7,14 +7,11 @@ import { Authenticator, type Authenticated } from "../auth/authenticate.ts";
 import { JwtVerifier } from "../auth/jwt.ts";
 import { allScopes } from "../auth/scopes.ts";
 import { AppError, notFound } from "../errors.ts";
-import { actorOf } from "../auth/principal.ts";
 import { createLogger } from "../log.ts";
 import type { Runtime } from "../runtime.ts";
-import { DocumentStore } from "../store/tenant/documents.ts";
-import type { TenantContext } from "../tenancy/context.ts";
+import { createTenantContext } from "../tenancy/tenant-context.ts";
 import { effectivePlan } from "../limits/plan.ts";
 import { createLimits } from "../limits/setup.ts";
-import { usageReport } from "../metering/usage-report.ts";
 import { AdmittingTransport } from "./admitting-transport.ts";
 import { buildCatalogue, buildServer } from "./server.ts";
 
@@ -31,19 +28,17 @@ export async function serveStdioSession(runtime: Runtime, credential: StdioCrede
   const limits = createLimits(runtime, log);
   const plan = effectivePlan(runtime.config, auth.tenant);
   const result = await runtime.registry.use(auth.tenant.id, async (db) => {
-    const ctx: TenantContext = {
-      requestId: `stdio-${crypto.randomUUID()}`,
-      tenant: auth.tenant,
-      principal: auth.principal,
-      store: new DocumentStore(db, runtime.clock, { maxDocuments: plan.max_documents, maxBytes: plan.max_storage_bytes }),
-      signal: new AbortController().signal,
-      log,
-      meter: (event, n) => limits.meter.add(auth.tenant.id, event, n),
+    const ctx = createTenantContext({
+      runtime,
+      db,
+      auth,
       plan,
-      audit: (action, target, details) =>
-        void runtime.audit.append({ actor: actorOf(auth.principal), tenantId: auth.tenant.id, action, target, client: "stdio", details }).catch((error) => log.warn("audit append failed", { error: String(error) })),
-      usage: async (month) => (await usageReport({ control: runtime.control, pricing: runtime.config.pricing, month, tenant: auth.tenant.id, meter: limits.meter }))[0]!,
-    };
+      meter: limits.meter,
+      requestId: `stdio-${crypto.randomUUID()}`,
+      signal: new AbortController().signal,
+      log: () => log,
+      client: () => "stdio",
+    });
     const closed = new Promise<void>((resolve) => {
       process.stdin.once("end", resolve);
       process.stdin.once("close", resolve);

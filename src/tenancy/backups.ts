@@ -168,33 +168,35 @@ export class BackupService {
     }
     for (const file of tenantFiles) await this.#replaceTenantFile(join(dir, file.path), file.tenant!);
     // Replace the control plane rows (tenants, keys, usage) from the backup copy, in one transaction.
-    await this.#d.control.client.execute({ sql: "ATTACH DATABASE ? AS backup", args: [join(dir, "control.db")] });
-    try {
-      await this.#d.control.client.batch(
-        ["DELETE FROM api_keys", "DELETE FROM tenants", "DELETE FROM usage", "INSERT INTO tenants SELECT * FROM backup.tenants", "INSERT INTO api_keys SELECT * FROM backup.api_keys", "INSERT INTO usage SELECT * FROM backup.usage"],
-        "write",
-      );
-    } finally {
-      await this.#d.control.client.execute("DETACH DATABASE backup");
-    }
+    await this.#fromBackupControl(dir, [
+      "DELETE FROM api_keys",
+      "DELETE FROM tenants",
+      "DELETE FROM usage",
+      "INSERT INTO tenants SELECT * FROM backup.tenants",
+      "INSERT INTO api_keys SELECT * FROM backup.api_keys",
+      "INSERT INTO usage SELECT * FROM backup.usage",
+    ]);
     await this.#d.audit.append({ actor: this.#d.actor, action: "backup.restored", target: dir, details: { scope: "all", tenants: tenantFiles.length } });
     return { restored: tenantFiles.map((f) => f.tenant!) };
   }
 
-  async #copyTenantRows(dir: string, tenant: string): Promise<void> {
-    await this.#d.control.client.execute({ sql: "ATTACH DATABASE ? AS backup", args: [join(dir, "control.db")] });
+  #copyTenantRows(dir: string, tenant: string): Promise<void> {
+    return this.#fromBackupControl(dir, [
+      { sql: "DELETE FROM api_keys WHERE tenant_id = ?", args: [tenant] },
+      { sql: "DELETE FROM tenants WHERE id = ?", args: [tenant] },
+      { sql: "INSERT INTO tenants SELECT * FROM backup.tenants WHERE id = ?", args: [tenant] },
+      { sql: "INSERT INTO api_keys SELECT * FROM backup.api_keys WHERE tenant_id = ?", args: [tenant] },
+    ]);
+  }
+
+  /** Runs statements in one transaction with the backup's control plane attached as `backup`. */
+  async #fromBackupControl(dir: string, statements: (string | { sql: string; args: string[] })[]): Promise<void> {
+    const { client } = this.#d.control;
+    await client.execute({ sql: "ATTACH DATABASE ? AS backup", args: [join(dir, "control.db")] });
     try {
-      await this.#d.control.client.batch(
-        [
-          { sql: "DELETE FROM api_keys WHERE tenant_id = ?", args: [tenant] },
-          { sql: "DELETE FROM tenants WHERE id = ?", args: [tenant] },
-          { sql: "INSERT INTO tenants SELECT * FROM backup.tenants WHERE id = ?", args: [tenant] },
-          { sql: "INSERT INTO api_keys SELECT * FROM backup.api_keys WHERE tenant_id = ?", args: [tenant] },
-        ],
-        "write",
-      );
+      await client.batch(statements, "write");
     } finally {
-      await this.#d.control.client.execute("DETACH DATABASE backup");
+      await client.execute("DETACH DATABASE backup");
     }
   }
 

@@ -37,7 +37,6 @@ describe("rate limits", () => {
 
   test("a free tenant hammered with 1,000 concurrent calls gets exactly its limit; a second tenant is untouched", async () => {
     const quietDoc = ((await (await call(server, quiet, "create_document", { title: "q", content: "quiet doc" })).json()) as any).result.structuredContent.id;
-    const started = performance.now();
     const hammer = Array.from({ length: 1000 }, (_, i) => call(server, noisy, "get_document", { id: noisyDoc }, i));
     const quietCalls = Array.from({ length: 50 }, (_, i) => call(server, quiet, "get_document", { id: quietDoc }, `q${i}`));
     const [noisyResponses, quietResponses] = await Promise.all([Promise.all(hammer), Promise.all(quietCalls)]);
@@ -46,7 +45,6 @@ describe("rate limits", () => {
     expect(statuses.filter((s) => s === 200).length).toBe(99);
     expect(statuses.filter((s) => s === 429).length).toBe(901);
     expect(quietResponses.every((r) => r.status === 200)).toBe(true);
-    expect(performance.now() - started).toBeGreaterThan(0);
 
     const denied = noisyResponses.find((r) => r.status === 429)!;
     const body = (await denied.json()) as any;

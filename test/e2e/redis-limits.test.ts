@@ -97,7 +97,6 @@ describe("Redis-shared limits", () => {
     mt("tenant", "set-limit", "after", "--max-concurrency", "100");
     redis!.kill("SIGKILL");
     await redis!.exited;
-    const started = performance.now();
     const open = await Promise.all(Array.from({ length: 10 }, (_, i) => call(a, other, i)));
     expect(open.map((r) => r.status)).toEqual(Array(10).fill(200));
     const refused = await Promise.all(Array.from({ length: 10 }, (_, i) => call(closed, other, i)));
@@ -105,7 +104,9 @@ describe("Redis-shared limits", () => {
     const body = (await refused[0]!.json()) as any;
     expect(body.error.message).toBe("Rate limiter unavailable; retry shortly");
     expect(refused[0]!.headers.get("retry-after")).toBe("1");
-    // Bounded by redis_timeout_ms (200 ms) per decision and the breaker, not by TCP time-outs.
-    expect(performance.now() - started).toBeLessThan(10_000);
+    // Each server noticed and applied its own policy (no hang: the test's own timeout would fail it).
+    expect(a.stderr()).toContain('"msg":"redis rate limiter unavailable"');
+    expect(a.stderr()).toContain('"failure_mode":"open"');
+    expect(closed.stderr()).toContain('"failure_mode":"closed"');
   });
 });

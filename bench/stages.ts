@@ -27,6 +27,7 @@ import { createApp } from "../src/http/app.ts";
 import { createLogger } from "../src/log.ts";
 import { buildCatalogue, buildServer } from "../src/mcp/server.ts";
 import { openRuntime } from "../src/runtime.ts";
+import { TenantFiles } from "../src/store/libsql/tenant-files.ts";
 import { DocumentStore } from "../src/store/tenant/documents.ts";
 import type { TenantContext } from "../src/tenancy/context.ts";
 import { seed } from "./seed.ts";
@@ -105,7 +106,9 @@ const sink = createLogger({ level: config.log.level, format: config.log.format, 
 const catalogue = buildCatalogue(config);
 const authenticator = new Authenticator({ keys: runtime.keys, tenants: runtime.tenants, clock: runtime.clock });
 const auth = await authenticator.authenticate(key);
-const tenantDb = await runtime.registry.use(tenantId, async (db) => db);
+// The stages measure the request path up to the store, so the store is read here directly (inline).
+const files = new TenantFiles({ dataDir: config.data.dir, maxOpen: 4, sqlite: { synchronous: config.tenancy.synchronous, busyTimeoutMs: config.tenancy.busy_timeout_ms } });
+const tenantDb = await files.use(tenantId, async (db) => db);
 const store = new DocumentStore(tenantDb);
 const fixedDoc = (await store.get(ids[0]!))!;
 const stubStore = { get: async () => fixedDoc } as unknown as DocumentStore;
@@ -122,7 +125,7 @@ async function fullApp(): Promise<{ fetch: (r: Request) => Response | Promise<Re
 }
 
 /** A tenant context as src/http/mcp-route.ts builds one; fields added to TenantContext later get inert stubs. */
-const ctxWith = (s: DocumentStore) =>
+const ctxWith = (s: TenantContext["store"]) =>
   ({
     requestId: "r",
     tenant: auth.tenant,

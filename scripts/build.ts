@@ -70,7 +70,9 @@ const gitRevision = git.exitCode === 0 ? git.stdout.toString().trim() : "unknown
 const outfile = values.outfile ?? join(root, "dist", platform.startsWith("windows") ? "mcp-mt.exe" : "mcp-mt");
 
 const result = await Bun.build({
-  entrypoints: [join(root, "src/main.ts")],
+  // The store worker is a second entrypoint: the binary carries it, and new Worker() finds it by its path
+  // under src/ (src/tenancy/registry.ts, workerEntry).
+  entrypoints: [join(root, "src/main.ts"), join(root, "src/store/libsql/worker.ts")],
   compile: {
     ...(values.target ? { target: values.target as Bun.Build.CompileTarget } : {}),
     outfile,

@@ -15,6 +15,8 @@ export type ErrorCode =
   | "quota_exceeded"
   | "timeout"
   | "unavailable"
+  | "storage_full"
+  | "storage_damaged"
   | "internal";
 
 const statusByCode: Record<ErrorCode, number> = {
@@ -32,6 +34,8 @@ const statusByCode: Record<ErrorCode, number> = {
   quota_exceeded: 429,
   timeout: 504,
   unavailable: 503,
+  storage_full: 507,
+  storage_damaged: 503,
   internal: 500,
 };
 

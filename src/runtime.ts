@@ -15,7 +15,8 @@ import type { Config } from "./config/schema.ts";
 import { openControl, type ControlDatabase } from "./store/control/db.ts";
 import type { SqliteOptions } from "./store/open.ts";
 import { MigrationService } from "./tenancy/migrations.ts";
-import { TenantRegistry } from "./tenancy/registry.ts";
+import { defaultWorkers, TenantRegistry } from "./tenancy/registry.ts";
+import type { Logger } from "./log.ts";
 import { TenantService } from "./tenancy/tenants.ts";
 
 export type Runtime = {
@@ -43,8 +44,19 @@ export const sqliteOptions = (config: Config): SqliteOptions => ({
   busyTimeoutMs: config.tenancy.busy_timeout_ms,
 });
 
+/** Store workers for a config: 0 in the config means one per CPU. */
+export const storeWorkers = (config: Config) => config.tenancy.workers || defaultWorkers();
+
+export type RuntimeOptions = {
+  /** Store worker threads (the server); 0 (CLI commands) runs tenant database work inline. */
+  workers?: number;
+  /** Most tenant files open at once, when the server derives it from its descriptor limit. */
+  maxOpen?: number;
+  log?: Logger;
+};
+
 /** Opens the control plane (migrating it) and builds the services on top. */
-export async function openRuntime(loaded: LoadedConfig, clock: () => number = Date.now, actor = operatorActor()): Promise<Runtime> {
+export async function openRuntime(loaded: LoadedConfig, clock: () => number = Date.now, actor = operatorActor(), options: RuntimeOptions = {}): Promise<Runtime> {
   const { config } = loaded;
   const control = await openControl(config.data.dir, sqliteOptions(config));
   const pepper = resolvePepper({ fromEnv: loaded.secrets.pepper, file: config.auth.pepper_file, dataDir: config.data.dir });
@@ -55,7 +67,16 @@ export async function openRuntime(loaded: LoadedConfig, clock: () => number = Da
     if (!vault) throw new AppError("unavailable", `tenant ${id} is encrypted: configure the master key (encryption.master_key_file or MCP_MT_ENCRYPTION_MASTER_KEY)`);
     return vault.unwrap(row.wrappedKey, id);
   };
-  const registry = new TenantRegistry({ dataDir: config.data.dir, maxOpen: config.tenancy.max_open_tenants, sqlite: sqliteOptions(config), keyFor });
+  const registry = new TenantRegistry({
+    dataDir: config.data.dir,
+    maxOpen: options.maxOpen ?? config.tenancy.max_open_tenants,
+    sqlite: sqliteOptions(config),
+    keyFor,
+    workers: options.workers ?? 0,
+    stallMs: config.tenancy.stall_ms,
+    log: options.log,
+    clock,
+  });
   const audit = new AuditLog({ control, clock });
   const keys = new KeyService({ control, pepper, clock, audit, actor });
   const tenantService = new TenantService({ config, control, registry, keys, clock, audit, actor, vault });

@@ -1,7 +1,7 @@
 /**
  * POST /mcp for both protocol eras, statelessly: 2026-07-28 requests go to the SDK's per-request handler,
  * 2025-era requests to a stateless Streamable HTTP transport answering plain JSON. Each request runs inside
- * its tenant context, with the tenant's database leased from the registry, under server.request_timeout_ms.
+ * its tenant context (its store bound to the request's deadline), under the plan's request_timeout_ms.
  */
 import { createMcpHandler, WebStandardStreamableHTTPServerTransport, type AuthInfo } from "@modelcontextprotocol/server";
 import type { Handler } from "hono";
@@ -49,28 +49,25 @@ export function mcpRoute({ runtime, catalogue, log, meter }: Deps): Handler<AppE
     const timer = setTimeout(() => deadline.abort(new Error(`request timed out after ${timeoutMs} ms`)), timeoutMs);
     request.signal.addEventListener("abort", () => deadline.abort(new Error("the client went away")), { once: true });
     try {
-      return await runtime.registry.use(tenant.id, async (db) => {
-        const ctx = createTenantContext({
-          runtime,
-          db,
-          auth,
-          plan,
-          meter,
-          requestId,
-          signal: deadline.signal,
-          log: () => log.child({ request_id: requestId, tenant: tenant.id }),
-          client: c.get("client"),
-        });
-        const authInfo: AuthInfo = { token: principal.subject, clientId: principal.subject, scopes: principal.scopes, extra: { tenant: ctx } };
-        // The body's envelope claim (or a 2026 protocol header) marks the 2026-07-28 era; anything else is 2025-era.
-        const work = isModern(request, rpc.era) ? modern.fetch(request, { parsedBody: rpc.body, authInfo }) : legacy(request, rpc.body, authInfo, rpc.method);
-        const timedOut = new Promise<Response>((resolve) =>
-          deadline.signal.addEventListener("abort", () =>
-            resolve(rpcErrorResponse(504, rpcCodes.timeout, `Request timed out after ${timeoutMs} ms (the plan's request_timeout_ms); the operation was cancelled`, { id: rpc.id })),
-          ),
-        );
-        return Promise.race([work, timedOut]);
+      const ctx = createTenantContext({
+        runtime,
+        auth,
+        plan,
+        meter,
+        requestId,
+        signal: deadline.signal,
+        log: () => log.child({ request_id: requestId, tenant: tenant.id }),
+        client: c.get("client"),
       });
+      const authInfo: AuthInfo = { token: principal.subject, clientId: principal.subject, scopes: principal.scopes, extra: { tenant: ctx } };
+      // The body's envelope claim (or a 2026 protocol header) marks the 2026-07-28 era; anything else is 2025-era.
+      const work = isModern(request, rpc.era) ? modern.fetch(request, { parsedBody: rpc.body, authInfo }) : legacy(request, rpc.body, authInfo, rpc.method);
+      const timedOut = new Promise<Response>((resolve) =>
+        deadline.signal.addEventListener("abort", () =>
+          resolve(rpcErrorResponse(504, rpcCodes.timeout, `Request timed out after ${timeoutMs} ms (the plan's request_timeout_ms); the operation was cancelled`, { id: rpc.id })),
+        ),
+      );
+      return await Promise.race([work, timedOut]);
     } finally {
       clearTimeout(timer);
     }

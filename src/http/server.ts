@@ -12,7 +12,7 @@ import type { LoadedConfig } from "../config/load.ts";
 import { AppError } from "../errors.ts";
 import { mcpEndpoint } from "../config/urls.ts";
 import { createLogger } from "../log.ts";
-import { openRuntime } from "../runtime.ts";
+import { openRuntime, storeWorkers } from "../runtime.ts";
 import { raiseFdLimit } from "../tenancy/fd-limit.ts";
 import { Authenticator } from "../auth/authenticate.ts";
 import { JwtVerifier } from "../auth/jwt.ts";
@@ -26,7 +26,12 @@ export async function startServer(loaded: LoadedConfig): Promise<RunningServer> 
   const { config } = loaded;
   const log = createLogger(config.log);
   const fdLimit = raiseFdLimit();
-  const runtime = await openRuntime(loaded, Date.now, "server");
+  const maxOpen = openFileCap(config.tenancy.max_open_tenants, fdLimit);
+  const workers = storeWorkers(config);
+  const runtime = await openRuntime(loaded, Date.now, "server", { workers, maxOpen: maxOpen.cap, log });
+  if (maxOpen.cap < config.tenancy.max_open_tenants) {
+    log.warn("open tenant files capped by the descriptor limit", { max_open_tenants: config.tenancy.max_open_tenants, cap: maxOpen.cap, fd_limit: fdLimit, hint: "raise the limit (ulimit -n, LimitNOFILE=) to keep more tenants open" });
+  }
   // One server owns a data directory (its pid file and admin socket). With shared limits in Redis, more
   // instances may serve the same directory: they run without the admin socket, and see changes within 1 s.
   let releaseDataDir: (() => void) | undefined;
@@ -124,8 +129,18 @@ export async function startServer(loaded: LoadedConfig): Promise<RunningServer> 
   });
   // Announce only once everything is up: admin socket, signal handlers (a SIGHUP right after must not kill us).
   process.stdout.write(`${lines.join("\n")}\n`);
-  log.info("server started", { url, data_dir: config.data.dir, tenants: tenantCount, fd_limit: fdLimit });
+  log.info("server started", { url, data_dir: config.data.dir, tenants: tenantCount, fd_limit: fdLimit, max_open_tenants: maxOpen.cap, store_workers: workers });
   return { url, port, finished, stop };
+}
+
+/**
+ * How many tenant files may be open at once: the configured cap, lowered to what the descriptor limit allows
+ * (3 per WAL database: the file, its -wal and -shm), keeping a quarter (at least 64) for sockets and the rest.
+ */
+export function openFileCap(configured: number, fdLimit: number | null): { cap: number } {
+  if (fdLimit === null) return { cap: configured };
+  const headroom = Math.max(64, Math.floor(fdLimit / 4));
+  return { cap: Math.max(1, Math.min(configured, Math.floor((fdLimit - headroom) / 3))) };
 }
 
 /** Reads the PEM files, failing with a message that names them (never their content). */

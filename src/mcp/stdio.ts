@@ -27,32 +27,28 @@ export async function serveStdioSession(runtime: Runtime, credential: StdioCrede
   log.info("stdio session started", { tenant: auth.tenant.id, subject: auth.principal.subject });
   const limits = createLimits(runtime, log);
   const plan = effectivePlan(runtime.config, auth.tenant);
-  const result = await runtime.registry.use(auth.tenant.id, async (db) => {
-    const ctx = createTenantContext({
-      runtime,
-      db,
-      auth,
-      plan,
-      meter: limits.meter,
-      requestId: `stdio-${crypto.randomUUID()}`,
-      signal: new AbortController().signal,
-      log: () => log,
-      client: () => "stdio",
-    });
-    const closed = new Promise<void>((resolve) => {
-      process.stdin.once("end", resolve);
-      process.stdin.once("close", resolve);
-    });
-    const stdio = new StdioServerTransport();
-    const transport = runtime.config.limits.enabled ? new AdmittingTransport(stdio, limits.admission, () => auth.tenant) : stdio;
-    const handle = serveStdio(() => buildServer(catalogue, () => ctx, ctx.principal.scopes), { transport, onerror: (error) => log.warn("stdio transport error", { error: error.message }) });
-    await closed;
-    await handle.close();
-    log.info("stdio session ended");
-    return 0;
+  const ctx = createTenantContext({
+    runtime,
+    auth,
+    plan,
+    meter: limits.meter,
+    requestId: `stdio-${crypto.randomUUID()}`,
+    signal: new AbortController().signal,
+    log: () => log,
+    client: () => "stdio",
   });
+  const closed = new Promise<void>((resolve) => {
+    process.stdin.once("end", resolve);
+    process.stdin.once("close", resolve);
+  });
+  const stdio = new StdioServerTransport();
+  const transport = runtime.config.limits.enabled ? new AdmittingTransport(stdio, limits.admission, () => auth.tenant) : stdio;
+  const handle = serveStdio(() => buildServer(catalogue, () => ctx, ctx.principal.scopes), { transport, onerror: (error) => log.warn("stdio transport error", { error: error.message }) });
+  await closed;
+  await handle.close();
+  log.info("stdio session ended");
   await limits.close();
-  return result;
+  return 0;
 }
 
 async function authenticateOnce(runtime: Runtime, authenticator: Authenticator, credential: StdioCredential): Promise<Authenticated> {

@@ -77,7 +77,7 @@ export class BackupService {
         if (!this.#d.registry.exists(id)) throw new AppError("not_found", `tenant ${id} has no database to back up`);
         const copy = join(work, "tenants", `${id}.db`);
         // VACUUM INTO on the tenant's own (possibly encrypted) connection: a consistent snapshot, same key.
-        await this.#d.registry.use(id, async (t) => void t.native.prepare("VACUUM INTO ?").run(`${copy}.tmp`));
+        await this.#d.registry.backupTo(id, `${copy}.tmp`);
         const key = await this.#d.keyFor(id);
         files.push(this.#seal(copy, id, key && !isPlaintextDatabase(`${copy}.tmp`) ? key : null, Boolean(key)));
       }

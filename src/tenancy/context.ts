@@ -8,14 +8,14 @@ import type { Plan } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import type { UsageRow } from "../metering/usage-report.ts";
 import type { TenantRow } from "../store/control/schema.ts";
-import type { DocumentStore } from "../store/tenant/documents.ts";
+import type { TenantStore } from "../store/tenant-store.ts";
 
 export type TenantContext = {
   requestId: string;
   tenant: TenantRow;
   principal: Principal;
-  /** The only door to data: the store of this tenant's own database file. */
-  store: DocumentStore;
+  /** The only door to data: this tenant's own store (its file, on the worker that owns it). */
+  store: TenantStore;
   /** Aborted when the request times out or the client goes away. */
   signal: AbortSignal;
   log: Logger;

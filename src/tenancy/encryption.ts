@@ -39,7 +39,7 @@ export class EncryptionService {
     const path = this.#o.registry.pathOf(id);
     if (row.wrappedKey && !isPlaintextDatabase(path)) return { tenant: id, status: "already_encrypted", documents: 0 };
     // Bring the file to the current schema (through the registry) before copying it.
-    await this.#o.registry.use(id, async () => undefined);
+    await this.#o.registry.touch(id);
     await this.#o.registry.close(id);
     const dataKey = row.wrappedKey ? await vault.unwrap(row.wrappedKey, id) : KeyVault.newDataKey();
     const temp = `${path}.encrypting`;

@@ -33,7 +33,7 @@ export class MigrationService {
       if (pending.length === 0) return { tenant: id, status: "current", migrations: [] };
       if (dryRun) return { tenant: id, status: "pending", migrations: pending };
       // Opening through the registry applies the pending migrations.
-      await registry.use(id, async () => undefined);
+      await registry.touch(id);
       return { tenant: id, status: "migrated", migrations: pending };
     } catch (error) {
       return { tenant: id, status: "failed", migrations: [], error: error instanceof Error ? error.message : String(error) };

@@ -1,222 +1,422 @@
 /**
- * TenantRegistry: the only way code reaches a tenant's database. Opens lazily (migrating older files),
- * shares concurrent opens, keeps at most `maxOpen` files open (LRU) and really releases descriptors:
- * libSQL frees them only at GC, so evictions are followed by a forced collection.
+ * TenantRegistry: the libSQL backend of the tenant-store boundary. Tenant files are owned by a pool of store
+ * workers (threads); each open tenant has a home worker holding its one connection. The main thread (HTTP,
+ * authentication, admission, MCP) never runs a query: it sends messages and awaits replies.
+ *
+ * A statement cannot be interrupted from the thread that runs it (libSQL's interrupt must come from another
+ * thread, and Worker.terminate waits for the statement), so the registry defends in three ways:
+ * - a call past its deadline is answered at once (504) and, if it had not started, never runs;
+ * - a worker that has been running one call for `stallMs` is detached: its other tenants move to a fresh
+ *   worker and their waiting calls are re-sent there (they had not run: their slots say so), so only the busy
+ *   tenant waits on its own statement; the detached worker is retired once it is idle;
+ * - search costs are bounded by construction (src/store/tenant/documents.ts), so this is rarely needed.
  */
-import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
-import type Database from "libsql";
-import { existsSync, mkdirSync, rmSync } from "node:fs";
-import { dirname } from "node:path";
+import { existsSync, rmSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { AppError } from "../errors.ts";
-import { applyMigrations, nativeTarget, pendingMigrations } from "../store/migrate.ts";
-import { tenantMigrations } from "../store/migrations.gen.ts";
-import { isPlaintextDatabase, openTenantFile, type SqliteOptions } from "../store/open.ts";
-import { drizzleOnLibsql } from "../store/tenant/drizzle.ts";
-import * as tenantSchema from "../store/tenant/schema.ts";
+import type { Logger } from "../log.ts";
+import { deserializeError, StoreExecutor } from "../store/libsql/executor.ts";
+import { slotState, type AdminCalls, type ExecutorInit, type ExecutorReply, type ExecutorRequest } from "../store/libsql/protocol.ts";
+import type { SqliteOptions } from "../store/open.ts";
+import type { StoreBinding, StoreCalls, TenantStorage, TenantStore } from "../store/tenant-store.ts";
 import { tenantDbPath } from "./tenant-id.ts";
-
-/**
- * One open tenant file: the native connection (statements prepared once, cached in `statements`) and drizzle
- * on top of it. Both are synchronous, so a read-check-write inside one transaction is atomic in this process.
- */
-export type TenantDatabase = {
-  id: string;
-  native: Database.Database;
-  db: BetterSQLite3Database<typeof tenantSchema>;
-  /** Prepared statements of this connection, by name: built on first use, reused for every request. */
-  statements: Map<string, unknown>;
-};
-
-type Entry = { id: string; ready: Promise<TenantDatabase>; value?: TenantDatabase; leases: number; closed: boolean };
 
 export type RegistryOptions = {
   dataDir: string;
+  /** Most tenant files open at once across all workers (least recently used closed beyond it). */
   maxOpen: number;
   sqlite: SqliteOptions;
   /** The tenant's data key when its database is encrypted, else null. */
   keyFor?: (id: string) => Promise<string | null>;
+  /** Store worker threads; 0 runs every call inline on this thread (CLI commands). */
+  workers: number;
+  /** A worker running one call this long has its other tenants moved to a fresh worker. */
+  stallMs?: number;
+  /** Called with the CPU time each tenant call used on its worker thread (the CPU-time budget charges it). */
+  onBusy?: (tenant: string, ms: number) => void;
+  log?: Logger;
+  clock?: () => number;
 };
 
-export class TenantRegistry {
-  readonly #options: RegistryOptions;
-  /** Insertion order is recency order: a hit is deleted and re-inserted. */
-  readonly #open = new Map<string, Entry>();
-  #evictedSinceGc = 0;
-  #gcTimer: ReturnType<typeof setTimeout> | undefined;
+/** The default worker count: one per CPU. */
+export const defaultWorkers = () => availableParallelism();
 
-  constructor(options: RegistryOptions) {
-    this.#options = options;
+const slotsPerWorker = 4096;
+
+type Pending = {
+  tenant: string;
+  request: ExecutorRequest & { kind: "call" | "admin" };
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+  /** Answered already (deadline, abort): the reply, when it comes, only frees the slot. */
+  settled: boolean;
+  /** When the monitor first saw this call running. */
+  runningSince?: number;
+};
+
+type Home = { tenant: string; worker: StoreWorker };
+
+/** One executor (a thread, or inline) with its calls in flight and the tenants homed on it. */
+class StoreWorker {
+  readonly slots: Int32Array;
+  readonly free: number[] = [];
+  readonly inflight = new Map<number, Pending>();
+  readonly tenants = new Set<string>();
+  detached = false;
+  retiring = false;
+  #post: (request: ExecutorRequest) => void;
+  #terminate: () => void;
+
+  constructor(init: Omit<ExecutorInit, "slots">, onReply: (worker: StoreWorker, reply: ExecutorReply) => void, onCrash: (worker: StoreWorker, error: string) => void, inline: boolean) {
+    const buffer = new SharedArrayBuffer(slotsPerWorker * 4);
+    this.slots = new Int32Array(buffer);
+    for (let i = slotsPerWorker - 1; i >= 0; i--) this.free.push(i);
+    if (inline) {
+      const executor = new StoreExecutor({ ...init, slots: buffer });
+      this.#post = (request) => void executor.handle(request).then((reply) => reply && onReply(this, reply));
+      this.#terminate = () => undefined;
+      return;
+    }
+    const worker = new Worker(workerEntry(), { smol: true } as WorkerOptions);
+    worker.onmessage = (event: MessageEvent<ExecutorReply>) => onReply(this, event.data);
+    worker.onerror = (event) => onCrash(this, event.message);
+    worker.unref();
+    worker.postMessage({ kind: "init", init: { ...init, slots: buffer } });
+    this.#post = (request) => worker.postMessage(request);
+    this.#terminate = () => worker.terminate();
   }
 
-  /** Number of tenant databases currently open. */
+  post(request: ExecutorRequest): void {
+    this.#post(request);
+  }
+
+  terminate(): void {
+    this.#terminate();
+  }
+}
+
+/** The worker's entry: a file of the compiled binary (an extra entrypoint of the build), or the source file. */
+function workerEntry(): string {
+  return import.meta.url.includes("$bunfs") ? "./store/libsql/worker.ts" : new URL("../store/libsql/worker.ts", import.meta.url).href;
+}
+
+export class TenantRegistry implements TenantStorage {
+  readonly #o: RegistryOptions;
+  readonly #active: StoreWorker[] = [];
+  readonly #detached = new Set<StoreWorker>();
+  /** Started ahead of need, so a stall hands tenants to a worker that is already up (a start costs ~50 ms). */
+  #spare: StoreWorker | undefined;
+  /** Open tenants in recency order (a hit is deleted and re-inserted): the global LRU. */
+  readonly #homes = new Map<string, Home>();
+  /** Keys already fetched, so a tenant can move to another worker without awaiting the control plane. */
+  readonly #keys = new Map<string, string | null>();
+  #nextId = 1;
+  #monitor: ReturnType<typeof setInterval> | undefined;
+  #closed = false;
+
+  constructor(options: RegistryOptions) {
+    this.#o = options;
+    const count = Math.max(1, options.workers);
+    for (let i = 0; i < count; i++) this.#active.push(this.#spawn());
+    const stallMs = options.stallMs ?? 50;
+    if (options.workers > 0) {
+      this.#spare = this.#spawn();
+      this.#monitor = setInterval(() => this.#watch(stallMs), Math.max(5, stallMs / 4));
+      this.#monitor.unref();
+    }
+  }
+
+  /** Who is told each tenant call's CPU time on its worker (the CPU-time budget). */
+  observeBusy(observer: (tenant: string, ms: number) => void): void {
+    this.#o.onBusy = observer;
+  }
+
   get openCount(): number {
-    return this.#open.size;
+    return this.#homes.size;
   }
 
   isOpen(id: string): boolean {
-    return this.#open.has(id);
+    return this.#homes.has(id);
   }
 
   pathOf(id: string): string {
-    return tenantDbPath(this.#options.dataDir, id);
+    return tenantDbPath(this.#o.dataDir, id);
   }
 
   exists(id: string): boolean {
     return existsSync(this.pathOf(id));
   }
 
-  /** Runs `fn` with the tenant's database; the database stays open (not evicted) while it runs. */
-  async use<T>(id: string, fn: (tenant: TenantDatabase) => Promise<T>): Promise<T> {
-    const entry = this.#acquire(id);
-    try {
-      return await fn(await entry.ready);
-    } finally {
-      entry.leases--;
-      this.#evict();
-    }
+  /** Live figures for metrics and the admin API. */
+  figures(): { workers: number; detached: number; open: number; inflight: number } {
+    const all = [...this.#active, ...this.#detached];
+    return { workers: this.#active.length, detached: this.#detached.size, open: this.#homes.size, inflight: all.reduce((n, w) => n + w.inflight.size, 0) };
   }
 
-  /** Creates a new tenant database file with every migration applied. */
+  store(id: string, binding: StoreBinding): TenantStore {
+    const call = <T>(message: StoreCalls) => this.#call(id, message, binding) as Promise<T>;
+    return {
+      storage: () => call({ op: "storage", args: [] }),
+      create: (input) => call({ op: "create", args: [input] }),
+      get: (docId) => call({ op: "get", args: [docId] }),
+      list: (options) => call({ op: "list", args: [options] }),
+      search: (query, limit) => call({ op: "search", args: [query, limit] }),
+      update: (docId, patch) => call({ op: "update", args: [docId, patch] }),
+      delete: (docId) => call({ op: "delete", args: [docId] }),
+    };
+  }
+
   async create(id: string, encryptionKey: string | null = null): Promise<void> {
-    const path = this.pathOf(id);
-    if (existsSync(path)) throw new AppError("already_exists", `database file for tenant ${id} already exists`);
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    const entry = this.#acquire(id, { encryptionKey });
-    try {
-      await entry.ready;
-    } finally {
-      entry.leases--;
-      this.#evict();
-    }
+    if (this.exists(id)) throw new AppError("already_exists", `database file for tenant ${id} already exists`);
+    this.#keys.set(id, encryptionKey);
+    await this.#admin(id, { op: "create", args: [encryptionKey] });
   }
 
-  /** Closes the tenant's database if open and deletes its files. */
   async remove(id: string): Promise<void> {
-    const path = this.pathOf(id);
     await this.close(id);
-    for (const suffix of ["", "-wal", "-shm"]) rmSync(path + suffix, { force: true });
+    this.#keys.delete(id);
+    for (const suffix of ["", "-wal", "-shm"]) rmSync(this.pathOf(id) + suffix, { force: true });
   }
 
-  /** Migrations a tenant file lacks (without applying them). */
+  async touch(id: string): Promise<void> {
+    await this.#admin(id, { op: "touch", args: [] });
+  }
+
   async pending(id: string): Promise<string[]> {
-    if (this.#open.has(id)) return [];
-    const path = this.pathOf(id);
-    const native = openTenantFile(path, this.#options.sqlite, await this.#keyOf(id, path));
-    try {
-      return (await pendingMigrations(nativeTarget(native), tenantMigrations)).map((m) => m.tag);
-    } finally {
-      native.close();
-    }
+    // An open file was migrated when it was opened.
+    if (this.#homes.has(id)) return [];
+    return (await this.#admin(id, { op: "pending", args: [] }, false)) as string[];
   }
 
-  /** Closes one tenant's database (e.g. before removal or restore). */
+  async backupTo(id: string, path: string): Promise<void> {
+    await this.#admin(id, { op: "backup", args: [path] });
+  }
+
   async close(id: string): Promise<void> {
-    const entry = this.#open.get(id);
-    if (!entry) return;
-    this.#open.delete(id);
-    await this.#closeEntry(entry);
-    this.#collect();
+    const home = this.#homes.get(id);
+    if (!home) return;
+    this.#homes.delete(id);
+    home.worker.tenants.delete(id);
+    await this.#send(home.worker, id, { kind: "admin", id: this.#nextId++, tenant: id, op: "close", args: [] });
   }
 
-  /** Closes every open database. */
   async closeAll(): Promise<void> {
-    const entries = [...this.#open.values()];
-    this.#open.clear();
-    await Promise.all(entries.map((entry) => this.#closeEntry(entry)));
-    this.#collect();
+    this.#closed = true;
+    clearInterval(this.#monitor);
+    const workers = [...this.#active, ...this.#detached, ...(this.#spare ? [this.#spare] : [])];
+    this.#spare = undefined;
+    this.#homes.clear();
+    await Promise.all(workers.map((worker) => this.#shutdown(worker)));
   }
 
-  #acquire(id: string, create: { encryptionKey: string | null } | null = null): Entry {
-    let entry = this.#open.get(id);
-    if (entry) {
-      this.#open.delete(id);
-      this.#open.set(id, entry);
-    } else {
-      // The path (validated, confined to the data dir) is only needed to open: not on every hit.
-      const created: Entry = { id, leases: 0, closed: false, ready: this.#openFile(id, this.pathOf(id), create) };
-      created.ready.then(
-        (value) => (created.value = value),
-        // A failed open must not stay cached.
-        () => this.#open.get(id) === created && this.#open.delete(id),
-      );
-      entry = created;
-      this.#open.set(id, entry);
+  /** A document call on the tenant's home worker, bound to the request's quota and deadline. */
+  #call(tenant: string, message: StoreCalls, binding: StoreBinding): Promise<unknown> {
+    const { signal } = binding;
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    return this.#homeOf(tenant).then((worker) => {
+      if (signal?.aborted) throw abortError(signal);
+      const request = { kind: "call", id: this.#nextId++, slot: -1, tenant, quota: binding.quota, now: (this.#o.clock ?? Date.now)(), ...message } as ExecutorRequest & { kind: "call" };
+      const sent = this.#send(worker, tenant, request);
+      if (!signal) return sent;
+      const onAbort = () => this.#cancel(request.id, abortError(signal));
+      signal.addEventListener("abort", onAbort, { once: true });
+      return sent.finally(() => signal.removeEventListener("abort", onAbort));
+    });
+  }
+
+  /** An operator's call on the tenant's home worker (or, for a tenant not open, any worker: `home` false). */
+  async #admin(tenant: string, call: AdminCalls, home = true): Promise<unknown> {
+    const request = { kind: "admin", id: this.#nextId++, tenant, ...call } as ExecutorRequest & { kind: "admin" };
+    const worker = home ? await this.#homeOf(tenant, call.op === "create") : this.#leastLoaded();
+    return this.#send(worker, tenant, request);
+  }
+
+  #send(worker: StoreWorker, tenant: string, request: ExecutorRequest & { kind: "call" | "admin" }): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      if (request.kind === "call") {
+        const slot = worker.free.pop();
+        if (slot === undefined) return reject(new AppError("unavailable", "The server is overloaded; retry shortly.", { details: { retryAfterSeconds: 1 } }));
+        request.slot = slot;
+        Atomics.store(worker.slots, slot, slotState.pending);
+      }
+      worker.inflight.set(request.id, { tenant, request, resolve, reject, settled: false });
+      worker.post(request);
+    });
+  }
+
+  /** The worker holding the tenant's connection, assigning one (and telling it the tenant's key) if none. */
+  async #homeOf(tenant: string, creating = false): Promise<StoreWorker> {
+    if (this.#closed) throw new AppError("unavailable", "the server is shutting down; retry shortly");
+    const home = this.#homes.get(tenant);
+    if (home) {
+      this.#homes.delete(tenant);
+      this.#homes.set(tenant, home);
+      return home.worker;
     }
-    entry.leases++;
+    if (!creating && !this.#keys.has(tenant)) {
+      if (!this.exists(tenant)) throw new AppError("not_found", `tenant ${tenant} has no database`);
+      this.#keys.set(tenant, (await this.#o.keyFor?.(tenant)) ?? null);
+      // Another call may have homed it while the key was read.
+      const raced = this.#homes.get(tenant);
+      if (raced) return raced.worker;
+    }
+    const worker = this.#leastLoaded();
+    this.#place(tenant, worker);
     this.#evict();
-    return entry;
+    return worker;
   }
 
-  /** The key to open a file with: the tenant's data key, unless the file is (still) plain SQLite. */
-  async #keyOf(id: string, path: string): Promise<string | null> {
-    const key = (await this.#options.keyFor?.(id)) ?? null;
-    // An interrupted `tenant encrypt` can leave the key stored and the file not yet replaced.
-    return key && !isPlaintextDatabase(path) ? key : null;
+  #place(tenant: string, worker: StoreWorker): void {
+    worker.tenants.add(tenant);
+    this.#homes.set(tenant, { tenant, worker });
+    worker.post({ kind: "key", tenant, key: this.#keys.get(tenant) ?? null });
   }
 
-  async #openFile(id: string, path: string, create: { encryptionKey: string | null } | null): Promise<TenantDatabase> {
-    // Never let the driver create a file for a tenant that does not have one.
-    if (!create && !existsSync(path)) throw new AppError("not_found", `tenant ${id} has no database`);
-    if (this.#gcDebt) await this.#collectNow();
-    const native = openTenantFile(path, this.#options.sqlite, create ? create.encryptionKey : await this.#keyOf(id, path));
-    try {
-      await applyMigrations(nativeTarget(native), tenantMigrations);
-    } catch (error) {
-      native.close();
-      throw error;
-    }
-    return { id, native, db: drizzleOnLibsql(native, tenantSchema), statements: new Map() };
+  #leastLoaded(): StoreWorker {
+    let best = this.#active[0]!;
+    for (const worker of this.#active) if (worker.tenants.size + worker.inflight.size < best.tenants.size + best.inflight.size) best = worker;
+    return best;
   }
 
+  /** Closes the least recently used tenants beyond the cap (never one with calls in flight). */
   #evict(): void {
-    if (this.#open.size <= this.#options.maxOpen) return;
-    for (const entry of this.#open.values()) {
-      if (this.#open.size <= this.#options.maxOpen) break;
-      if (entry.leases > 0) continue;
-      this.#open.delete(entry.id);
-      void this.#closeEntry(entry);
-      this.#evictedSinceGc++;
+    if (this.#homes.size <= this.#o.maxOpen) return;
+    for (const [tenant, home] of this.#homes) {
+      if (this.#homes.size <= this.#o.maxOpen) break;
+      if (home.worker.detached || [...home.worker.inflight.values()].some((p) => p.tenant === tenant)) continue;
+      void this.close(tenant).catch((error) => this.#o.log?.warn("closing a tenant file failed", { tenant, error: String(error) }));
     }
-    this.#collect();
   }
 
-  async #closeEntry(entry: Entry): Promise<void> {
-    if (entry.closed) return;
-    entry.closed = true;
-    // Close synchronously when open, so a collection that follows can free the descriptors.
-    if (entry.value) return closeTenant(entry.value);
-    try {
-      closeTenant(await entry.ready);
-    } catch {
-      // a database that failed to open has nothing to close
+  #onReply = (worker: StoreWorker, reply: ExecutorReply): void => {
+    const pending = worker.inflight.get(reply.id);
+    if (!pending) return;
+    worker.inflight.delete(reply.id);
+    if (pending.request.kind === "call") {
+      Atomics.store(worker.slots, pending.request.slot, slotState.free);
+      worker.free.push(pending.request.slot);
+    }
+    if (reply.ok !== "skipped" && pending.request.kind === "call") this.#o.onBusy?.(pending.tenant, reply.cpuMs);
+    if (!pending.settled) {
+      if (reply.ok === true) pending.resolve(reply.value);
+      else if (reply.ok === false) {
+        const error = deserializeError(reply.error);
+        if (error.code === "internal" || error.code === "storage_full" || error.code === "storage_damaged" || error.code === "unavailable") {
+          this.#o.log?.error(error.code === "internal" ? "tenant store failed" : error.message, { tenant: pending.tenant, code: error.code, cause: reply.error.cause });
+        }
+        pending.reject(error);
+      }
+      // "skipped" with settled false cannot happen: only a settled (cancelled) call is skipped.
+    }
+    if (worker.detached && worker.inflight.size === 0) void this.#retire(worker);
+  };
+
+  #onCrash = (worker: StoreWorker, message: string): void => {
+    this.#o.log?.error("store worker crashed; its tenants move to a new worker", { error: message });
+    this.#detach(worker, null);
+    for (const [id, pending] of worker.inflight) {
+      if (pending.settled) continue;
+      pending.settled = true;
+      worker.inflight.delete(id);
+      pending.reject(new AppError("unavailable", "The storage worker failed; retry the request.", { details: { retryAfterSeconds: 1 } }));
+    }
+    void this.#retire(worker);
+  };
+
+  /** Answers a call now (deadline or abort); if it had not started, it never will. */
+  #cancel(id: number, error: AppError): void {
+    for (const worker of [...this.#active, ...this.#detached]) {
+      const pending = worker.inflight.get(id);
+      if (!pending || pending.settled) continue;
+      if (pending.request.kind === "call") Atomics.compareExchange(worker.slots, pending.request.slot, slotState.pending, slotState.cancelled);
+      pending.settled = true;
+      pending.reject(error);
+      return;
+    }
+  }
+
+  /** The stall monitor: a worker busy with one call for stallMs gives its other tenants to a fresh worker. */
+  #watch(stallMs: number): void {
+    const now = performance.now();
+    for (const worker of [...this.#active]) {
+      for (const pending of worker.inflight.values()) {
+        if (pending.request.kind !== "call" || Atomics.load(worker.slots, pending.request.slot) !== slotState.running) continue;
+        pending.runningSince ??= now;
+        const othersWaiting = [...worker.inflight.values()].some((p) => p.tenant !== pending.tenant && !p.settled);
+        if (now - pending.runningSince >= stallMs && othersWaiting && this.#detached.size < Math.max(2, this.#active.length * 2)) {
+          this.#o.log?.warn("store worker stalled by one tenant; moving its other tenants", { tenant: pending.tenant, running_ms: Math.round(now - pending.runningSince), moved: worker.tenants.size - 1 });
+          this.#detach(worker, pending.tenant);
+        }
+        break;
+      }
     }
   }
 
   /**
-   * libSQL releases a closed database's descriptors only when its statements' handles are finalized, which
-   * happens after a forced collection AND a later event-loop turn (measured with libsql 0.5 on Bun 1.4). So: collect soon after any eviction, and make
-   * the next open wait for a collection once evictions pile up, which keeps descriptors bounded under bursts.
+   * Takes a worker out of the pool: a fresh worker replaces it, every tenant but `keep` is re-homed, and their
+   * calls still waiting there (never started: their slots are still pending) are re-sent to the new home.
    */
-  #collect(): void {
-    if (this.#evictedSinceGc === 0 || this.#gcTimer) return;
-    this.#gcTimer = setTimeout(() => void this.#collectNow(), 20);
+  #detach(worker: StoreWorker, keep: string | null): void {
+    if (worker.detached) return;
+    worker.detached = true;
+    const index = this.#active.indexOf(worker);
+    if (index >= 0) this.#active.splice(index, 1);
+    this.#detached.add(worker);
+    if (!this.#closed) {
+      this.#active.push(this.#spare ?? this.#spawn());
+      this.#spare = this.#spawn();
+    }
+    for (const tenant of [...worker.tenants]) {
+      if (tenant === keep) continue;
+      worker.tenants.delete(tenant);
+      this.#homes.delete(tenant);
+      // The stale connection is closed once the worker is free again; until then it is idle.
+      worker.post({ kind: "admin", id: 0, tenant, op: "close", args: [] });
+      const target = this.#leastLoaded();
+      this.#place(tenant, target);
+    }
+    for (const [id, pending] of worker.inflight) {
+      if (pending.tenant === keep || pending.settled || pending.request.kind !== "call") continue;
+      if (Atomics.compareExchange(worker.slots, pending.request.slot, slotState.pending, slotState.cancelled) !== slotState.pending) continue;
+      // Cancelled there before it ran: run it at the new home under the same id (a later cancel finds it
+      // there); the old worker's "skipped" reply finds nothing. Its old slot is freed by nobody: the worker
+      // is retired with its slots.
+      worker.inflight.delete(id);
+      const home = this.#homes.get(pending.tenant)!.worker;
+      this.#send(home, pending.tenant, { ...pending.request }).then(pending.resolve, pending.reject);
+    }
   }
 
-  get #gcDebt(): boolean {
-    return this.#evictedSinceGc >= Math.max(8, this.#options.maxOpen >> 3);
+  /** Closes a detached worker once idle: its remaining tenants re-home on their next call. */
+  async #retire(worker: StoreWorker): Promise<void> {
+    if (worker.retiring) return;
+    worker.retiring = true;
+    for (const tenant of worker.tenants) if (this.#homes.get(tenant)?.worker === worker) this.#homes.delete(tenant);
+    worker.tenants.clear();
+    await this.#shutdown(worker);
+    this.#detached.delete(worker);
   }
 
-  async #collectNow(): Promise<void> {
-    clearTimeout(this.#gcTimer);
-    this.#gcTimer = undefined;
-    this.#evictedSinceGc = 0;
-    Bun.gc(true);
-    await new Promise((resolve) => setImmediate(resolve));
-    Bun.gc(true);
+  async #shutdown(worker: StoreWorker): Promise<void> {
+    const done = new Promise<void>((resolve) => {
+      const id = this.#nextId++;
+      worker.inflight.set(id, { tenant: "", request: { kind: "admin", id, tenant: "", op: "touch", args: [] }, resolve: () => resolve(), reject: () => resolve(), settled: false });
+      worker.post({ kind: "shutdown", id });
+    });
+    // A worker wedged in a statement cannot close its files: give up on it after a while.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([done, new Promise<void>((resolve) => (timer = setTimeout(resolve, 5_000)))]);
+    clearTimeout(timer);
+    worker.terminate();
+  }
+
+  #spawn(): StoreWorker {
+    return new StoreWorker({ dataDir: this.#o.dataDir, sqlite: this.#o.sqlite }, this.#onReply, this.#onCrash, this.#o.workers === 0);
   }
 }
 
-function closeTenant(tenant: TenantDatabase): void {
-  tenant.statements.clear();
-  tenant.native.close();
+function abortError(signal: AbortSignal): AppError {
+  const reason = signal.reason;
+  if (reason instanceof AppError) return reason;
+  return new AppError("timeout", reason instanceof Error ? reason.message : "the request was cancelled");
 }

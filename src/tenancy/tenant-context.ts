@@ -6,13 +6,10 @@ import type { Logger } from "../log.ts";
 import type { UsageMeter } from "../metering/usage-meter.ts";
 import { usageReport } from "../metering/usage-report.ts";
 import type { Runtime } from "../runtime.ts";
-import { DocumentStore } from "../store/tenant/documents.ts";
 import type { TenantContext } from "./context.ts";
-import type { TenantDatabase } from "./registry.ts";
 
 export type TenantContextOptions = {
   runtime: Runtime;
-  db: TenantDatabase;
   auth: Authenticated;
   plan: Plan;
   meter: UsageMeter;
@@ -23,14 +20,15 @@ export type TenantContextOptions = {
   client: () => string;
 };
 
-export function createTenantContext({ runtime, db, auth, plan, meter, requestId, signal, log, client }: TenantContextOptions): TenantContext {
+export function createTenantContext({ runtime, auth, plan, meter, requestId, signal, log, client }: TenantContextOptions): TenantContext {
   const { tenant, principal } = auth;
   let logger: Logger | undefined;
   return {
     requestId,
     tenant,
     principal,
-    store: new DocumentStore(db, runtime.clock, { maxDocuments: plan.max_documents, maxBytes: plan.max_storage_bytes }),
+    // Bound to this tenant, this request's quota and deadline: a call still waiting at the deadline never runs.
+    store: runtime.registry.store(tenant.id, { quota: { maxDocuments: plan.max_documents, maxBytes: plan.max_storage_bytes }, signal }),
     signal,
     get log() {
       return (logger ??= log());

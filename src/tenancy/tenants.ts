@@ -8,7 +8,7 @@ import { effectivePlan } from "../limits/plan.ts";
 import { AppError, invalidInput, notFound } from "../errors.ts";
 import type { ControlDatabase } from "../store/control/db.ts";
 import { apiKeys, tenants, type TenantRow } from "../store/control/schema.ts";
-import { documents } from "../store/tenant/schema.ts";
+import { unlimited } from "../store/tenant/documents.ts";
 import type { TenantRegistry } from "./registry.ts";
 import { KeyVault } from "./key-vault.ts";
 import { assertTenantId } from "./tenant-id.ts";
@@ -99,7 +99,7 @@ export class TenantService {
     const info = await this.get(id);
     const path = this.#o.registry.pathOf(id);
     const bytes = ["", "-wal"].reduce((sum, suffix) => sum + (existsSync(path + suffix) ? statSync(path + suffix).size : 0), 0);
-    const docs = await this.#o.registry.use(id, async ({ db }) => (await db.select({ n: count() }).from(documents))[0]?.n ?? 0);
+    const docs = (await this.#o.registry.store(id, { quota: unlimited }).storage()).documents;
     const limits = effectivePlan(this.#o.config, info);
     return { ...info, limits, database: { path, bytes, documents: docs }, api_keys: await this.#o.keys.list(id) };
   }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { DocumentStore, toFtsQuery } from "../../src/store/tenant/documents.ts";
-import { TenantRegistry } from "../../src/tenancy/registry.ts";
+import { TenantFiles as TenantRegistry } from "../../src/store/libsql/tenant-files.ts";
 import { cleanupTempDirs, tempDir } from "../helpers/tmp.ts";
 
 let registry: TenantRegistry;

@@ -2,7 +2,7 @@
 import { and, desc, lt, sql } from "drizzle-orm";
 import type Database from "libsql";
 import { AppError, invalidInput, notFound } from "../../errors.ts";
-import type { TenantDatabase } from "../../tenancy/registry.ts";
+import type { TenantDatabase } from "../libsql/tenant-files.ts";
 import { documents, documentTags } from "./schema.ts";
 
 export type Document = {
@@ -65,7 +65,7 @@ export type StorageQuota = { maxDocuments: number; maxBytes: number };
 
 export type StorageUse = { documents: number; bytes: number };
 
-const unlimited: StorageQuota = { maxDocuments: Number.MAX_SAFE_INTEGER, maxBytes: Number.MAX_SAFE_INTEGER };
+export const unlimited: StorageQuota = { maxDocuments: Number.MAX_SAFE_INTEGER, maxBytes: Number.MAX_SAFE_INTEGER };
 
 type Row = { seq: number; id: string; title: string; content: string; tags: string; version: number; bytes: number; created_at: number; updated_at: number };
 
@@ -150,12 +150,12 @@ export class DocumentStore {
     const bytes = sizeOf(input.title, input.content, tags);
     const { maxDocuments, maxBytes } = this.#quota;
     // One synchronous transaction: the quota check is part of the insert, so writers cannot overshoot.
-    const inserted = this.#t.native.transaction(() => {
+    const inserted = transaction(this.#t.native, () => {
       const result = this.#stmt("insert").run(id, input.title, input.content, JSON.stringify(tags), bytes, now, now, maxDocuments, bytes, maxBytes);
       if (result.changes === 0) return false;
       for (const tag of tags) this.#stmt("insertTag").run(tag, Number(result.lastInsertRowid));
       return true;
-    })();
+    });
     if (!inserted) throw this.#quotaError(bytes);
     return { id, title: input.title, content: input.content, tags, version: 1, created_at: new Date(now).toISOString(), updated_at: new Date(now).toISOString() };
   }
@@ -207,7 +207,7 @@ export class DocumentStore {
   /** Applies the given fields; with `expectedVersion`, refuses (conflict) unless the stored version matches. */
   async update(id: string, patch: { title?: string; content?: string; tags?: string[]; expectedVersion?: number }): Promise<Document> {
     // Synchronous from read to write: no other request of this process can interleave.
-    return this.#t.native.transaction(() => {
+    return transaction(this.#t.native, () => {
       const row = this.#getRow(id);
       if (!row) throw notFound(`document ${id} not found`);
       if (patch.expectedVersion !== undefined && patch.expectedVersion !== row.version) {
@@ -228,17 +228,33 @@ export class DocumentStore {
         for (const tag of tags) this.#stmt("insertTag").run(tag, row.seq);
       }
       return { ...current, title, content, tags, version: row.version + 1, updated_at: new Date(now).toISOString() };
-    })();
+    });
   }
 
   /** Deletes a document; false when there was none with this id. */
   async delete(id: string): Promise<boolean> {
-    return this.#t.native.transaction(() => {
+    return transaction(this.#t.native, () => {
       const deleted = this.#stmt("delete").get(id) as { seq: number } | undefined;
       if (deleted) this.#stmt("deleteTags").run(deleted.seq);
       return deleted !== undefined;
-    })();
+    });
   }
 }
 
 const unique = (tags: string[]) => [...new Set(tags)];
+
+/**
+ * Runs `fn` in one write transaction. Unlike the driver's helper, a failure that already ended the
+ * transaction (SQLite rolls back by itself on a full disk) keeps its own error instead of "cannot rollback".
+ */
+function transaction<T>(db: Database.Database, fn: () => T): T {
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    const result = fn();
+    db.exec("COMMIT");
+    return result;
+  } catch (error) {
+    if (db.inTransaction) db.exec("ROLLBACK");
+    throw error;
+  }
+}

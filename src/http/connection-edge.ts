@@ -12,6 +12,8 @@ import { rpcCodes, rpcErrorResponse } from "./jsonrpc.ts";
 /** Bun's idle timeouts are whole seconds, at most 255. */
 const seconds = (ms: number) => Math.min(255, Math.max(1, Math.ceil(ms / 1000)));
 
+const closes = (message: Request | Response) => message.headers.get("connection")?.toLowerCase() === "close";
+
 export type Edge = (request: Request, server: Server<unknown>, handle: () => Response | Promise<Response>) => Promise<Response>;
 
 export function connectionEdge(config: Config): Edge {
@@ -43,7 +45,7 @@ export function connectionEdge(config: Config): Edge {
       setTimeout(server, request, idle);
       return isEventStream(response) ? keepEventStreamAlive(response, (idle * 1000) / 2) : response;
     } finally {
-      if (cap && peer) cap.leave(peer.address, peer.port, response?.headers.get("connection")?.toLowerCase() === "close");
+      if (cap && peer) cap.leave(peer.address, peer.port, closes(request) || (response !== undefined && closes(response)));
     }
   };
 }

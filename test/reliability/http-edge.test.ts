@@ -114,7 +114,8 @@ describe("metrics labels stay bounded", () => {
     expect(await invent(0)).toEqual([404, 200]);
     expect(await noKey(0)).toBe(401);
     const before = await scrape();
-    for (let i = 1; i <= 1_000; i += 50) await Promise.all(Array.from({ length: 50 }, (_, j) => invent(i + j)));
+    // 20 at a time (40 requests in flight): within the plan's concurrency, so every status is one seen before
+    for (let i = 1; i <= 1_000; i += 20) await Promise.all(Array.from({ length: 20 }, (_, j) => invent(i + j)));
     for (let i = 1; i <= 200; i += 50) await Promise.all(Array.from({ length: 50 }, (_, j) => noKey(i + j)));
     const after = await scrape();
     expect(requestSeries(after)).toBe(requestSeries(before));
@@ -148,6 +149,16 @@ describe("request bodies", () => {
     conn.send(next);
     expect((await conn.response()).status).toBe(200);
     conn.close();
+  });
+
+  test("a declared body past 4 times the limit: 413 naming the limit at once, the connection closed (not worth draining)", async () => {
+    const conn = await RawConnection.open(edge.port);
+    const request = rawCall(keys.attacker!, "203.0.113.17");
+    conn.send({ headers: request.headers, partialBody: request.body.slice(0, 20), contentLength: 5 * 1024 * 1024 });
+    const response = await conn.response();
+    expect(response.status).toBe(413);
+    expect(response.json()).toMatchObject({ jsonrpc: "2.0", error: { code: -32000, message: "Payload Too Large: the body exceeds server.max_body_bytes (1048576 bytes)" } });
+    expect(await conn.closesWithin(5_000)).toBe(true);
   });
 
   test("a body that stalls after the headers: 408 after server.body_timeout_ms, the connection closed; others served meanwhile", async () => {

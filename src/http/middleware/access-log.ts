@@ -8,6 +8,7 @@ import type { MiddlewareHandler } from "hono";
 import type { Logger } from "../../log.ts";
 import type { LiveStats } from "../../metering/live-stats.ts";
 import type { AppEnv } from "../env.ts";
+import { clientClosedStatus } from "./read-body.ts";
 
 export const accessLog = (log: Logger, stats: LiveStats): MiddlewareHandler<AppEnv> =>
   async (c, next) => {
@@ -16,9 +17,11 @@ export const accessLog = (log: Logger, stats: LiveStats): MiddlewareHandler<AppE
     const rpc = c.get("rpc");
     const durationMs = performance.now() - started;
     const tenant = c.get("auth")?.tenant.id ?? null;
+    // Whatever the handler answered, nobody receives it once the client has gone: that is a client abort.
+    const aborted = c.get("clientAborted") === true || c.req.raw.signal.aborted;
+    const status = aborted ? clientClosedStatus : c.res.status;
     // Health probes and metrics scrapes are not traffic.
-    if (c.req.path === "/mcp") stats.record(tenant, rpc?.method ?? null, rpc?.tool ?? null, c.res.status, durationMs);
-    const aborted = c.get("clientAborted") === true;
+    if (c.req.path === "/mcp") stats.record(tenant, rpc?.method ?? null, rpc?.tool ?? null, status, durationMs);
     (aborted || tenant === null ? log.debug : log.info)(aborted ? "request aborted by the client" : "request", {
       request_id: c.get("requestId"),
       http: `${c.req.method} ${c.req.path}`,
@@ -26,7 +29,7 @@ export const accessLog = (log: Logger, stats: LiveStats): MiddlewareHandler<AppE
       era: rpc?.era ?? null,
       method: rpc?.method ?? null,
       tool: rpc?.tool ?? null,
-      status: c.res.status,
+      status,
       duration_ms: Math.round(durationMs * 100) / 100,
     });
   };

@@ -161,6 +161,19 @@ describe("request bodies", () => {
     expect(await conn.closesWithin(5_000)).toBe(true);
   });
 
+  test("a chunked body growing past the limit: 413 naming the limit, the connection closed", async () => {
+    const conn = await RawConnection.open(edge.port);
+    const { headers } = rawCall(keys.attacker!, "203.0.113.18");
+    const head = Object.entries({ ...headers, host: "127.0.0.1", "transfer-encoding": "chunked" }).map(([k, v]) => `${k}: ${v}`).join("\r\n");
+    const chunk = "x".repeat(256 * 1024);
+    conn.write(`POST /mcp HTTP/1.1\r\n${head}\r\n\r\n`);
+    for (let i = 0; i < 5 && !conn.closed; i++) conn.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`);
+    const response = await conn.response();
+    expect(response.status).toBe(413);
+    expect(response.json()).toMatchObject({ error: { message: "Payload Too Large: the body exceeds server.max_body_bytes (1048576 bytes)" } });
+    expect(await conn.closesWithin(5_000)).toBe(true);
+  });
+
   test("a body that stalls after the headers: 408 after server.body_timeout_ms, the connection closed; others served meanwhile", async () => {
     const conn = await RawConnection.open(edge.port);
     const request = rawCall(keys.attacker!, "203.0.113.14");

@@ -42,6 +42,7 @@ export function readBody({ maxBytes, timeoutMs, maxReadsPerAddress }: ReadBodyOp
       return rpcErrorResponse(408, rpcCodes.serverError, `Request Timeout: the body did not arrive within server.body_timeout_ms (${timeoutMs} ms)`, { headers: { connection: "close" } });
     }
     if (outcome.kind === "too_large") return payloadTooLarge(maxBytes, true);
+    if (outcome.kind === "unreadable") return rpcErrorResponse(400, rpcCodes.parseError, "Bad Request: the body could not be read (malformed transfer encoding)", { headers: { connection: "close" } });
     let body: unknown;
     try {
       body = JSON.parse(outcome.text);
@@ -73,7 +74,7 @@ function describe(message: Record<string, unknown>): RpcInfo {
   };
 }
 
-type Read = { kind: "ok"; text: string } | { kind: "too_large" } | { kind: "timeout" } | { kind: "aborted" };
+type Read = { kind: "ok"; text: string } | { kind: "too_large" } | { kind: "timeout" } | { kind: "aborted" } | { kind: "unreadable" };
 
 /** Reads the body, giving up as soon as it grows past `max` bytes, stalls past `timeoutMs`, or the client leaves. */
 async function readWithin(request: Request, max: number, timeoutMs: number): Promise<Read> {
@@ -99,8 +100,8 @@ async function readWithin(request: Request, max: number, timeoutMs: number): Pro
       chunks.push(next.value);
     }
   } catch {
-    // The only way a body stream of a live request fails is the connection closing under it.
-    return { kind: "aborted" };
+    // Mostly the connection closing under the body; otherwise the body itself was malformed on the wire.
+    return { kind: request.signal.aborted ? "aborted" : "unreadable" };
   } finally {
     clearTimeout(timer);
   }

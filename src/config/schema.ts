@@ -60,7 +60,7 @@ const serverSchema = z
       .describe("A connection with no request in progress is closed after this long (whole seconds, 1 s to 255 s). Event streams stay open: they send a comment line before it runs out."),
     max_connections_per_address: positiveInt
       .default(256)
-      .describe("Open connections per client address (socket address, not X-Forwarded-For); a request on one more gets 429 and its connection is closed. Put a per-client limit in your proxy when trust_proxy is on."),
+      .describe("Open connections per client (socket) address; a request on one more gets 429 and its connection is closed. Off with trust_proxy (every connection comes from the proxy): limit clients in the proxy."),
     request_timeout_ms: positiveInt.default(30_000).describe("A request still running after this long is aborted with a clear error."),
     shutdown_timeout_ms: positiveInt.default(10_000).describe("On SIGTERM/SIGINT, how long in-flight requests may take to finish."),
     tls: z

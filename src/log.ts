@@ -38,18 +38,46 @@ function bufferedStderr(): (line: string) => void {
 
 let sharedStderr: ((line: string) => void) | undefined;
 
+/** Longest string kept in a logged field; anything a client sent can be that long, so nothing is logged whole. */
+export const maxFieldChars = 300;
+const maxDepth = 4;
+const maxItems = 50;
+
+/** Caps a logged value: long strings cut with a marker, deep or wide structures summarised (bounded log lines). */
+export function boundValue(value: unknown, depth = 0): unknown {
+  if (typeof value === "string") return value.length <= maxFieldChars ? value : `${value.slice(0, maxFieldChars)}…[${value.length - maxFieldChars} more chars]`;
+  if (typeof value !== "object" || value === null) return value;
+  const toJSON = (value as { toJSON?: () => unknown }).toJSON;
+  if (typeof toJSON === "function") return boundValue(toJSON.call(value), depth);
+  if (depth >= maxDepth) return "[…]";
+  if (Array.isArray(value)) {
+    const items = value.slice(0, maxItems).map((item) => boundValue(item, depth + 1));
+    return value.length > maxItems ? [...items, `…[${value.length - maxItems} more items]`] : items;
+  }
+  const entries = Object.entries(value);
+  const kept = entries.slice(0, maxItems).map(([k, v]) => [boundValue(k) as string, boundValue(v, depth + 1)]);
+  if (entries.length > maxItems) kept.push(["…", `${entries.length - maxItems} more keys`]);
+  return Object.fromEntries(kept);
+}
+
+/** Control characters (C0, DEL, C1) written as escapes, so a logged value cannot drive the operator's terminal. */
+export const escapeControl = (text: string) =>
+  // eslint-disable-next-line no-control-regex
+  text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (ch) => (ch === "\n" ? "\\n" : ch === "\t" ? "\\t" : `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`));
+
 export function createLogger(options: LoggerOptions, base: Record<string, unknown> = {}): Logger {
   const write = options.write ?? (sharedStderr ??= bufferedStderr());
   const min = order[options.level];
   const format = options.format === "auto" ? (process.stderr.isTTY ? "pretty" : "json") : options.format;
   const emit = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => {
     if (order[level] < min) return;
-    const record = { time: new Date().toISOString(), level, msg, ...base, ...fields };
+    const bounded = boundValue({ ...base, ...fields }) as Record<string, unknown>;
+    const record = { time: new Date().toISOString(), level, msg: boundValue(msg) as string, ...bounded };
     if (format === "json") return write(`${JSON.stringify(record)}\n`);
-    const extra = Object.entries({ ...base, ...fields })
+    const extra = Object.entries(bounded)
       .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
       .join(" ");
-    write(`${record.time} ${level.toUpperCase().padEnd(5)} ${msg}${extra ? ` ${extra}` : ""}\n`);
+    write(escapeControl(`${record.time} ${level.toUpperCase().padEnd(5)} ${record.msg}${extra ? ` ${extra}` : ""}`) + "\n");
   };
   return {
     debug: (m, f) => emit("debug", m, f),

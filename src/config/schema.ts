@@ -48,7 +48,19 @@ const serverSchema = z
       .default([])
       .describe("Extra Origin values (e.g. https://app.example.com) accepted by the DNS-rebinding check."),
     trust_proxy: z.boolean().default(false).describe("Take the client address from X-Forwarded-For (only behind a reverse proxy you run)."),
-    max_body_bytes: positiveInt.default(1024 * 1024).describe("Largest request body accepted; larger bodies get 413."),
+    max_body_bytes: positiveInt.default(1024 * 1024).describe("Largest request body accepted; larger bodies get 413 (the connection is kept up to 4 times this size, closed beyond)."),
+    body_timeout_ms: positiveInt.default(10_000).describe("A request body still arriving after this long gets 408 and its connection is closed."),
+    max_body_reads_per_address: positiveInt.default(32).describe("Request bodies arriving at once from one client address; beyond, 429 and the connection is closed."),
+    idle_timeout_ms: z
+      .number()
+      .int()
+      .min(1_000)
+      .max(255_000)
+      .default(30_000)
+      .describe("A connection with no request in progress is closed after this long (whole seconds, 1 s to 255 s). Event streams stay open: they send a comment line before it runs out."),
+    max_connections_per_address: positiveInt
+      .default(256)
+      .describe("Open connections per client (socket) address; a request on one more gets 429 and its connection is closed. Off with trust_proxy (every connection comes from the proxy): limit clients in the proxy."),
     request_timeout_ms: positiveInt.default(30_000).describe("A request still running after this long is aborted with a clear error."),
     shutdown_timeout_ms: positiveInt.default(10_000).describe("On SIGTERM/SIGINT, how long in-flight requests may take to finish."),
     tls: z
@@ -128,7 +140,12 @@ const limitsSchema = z
     default_weight: z.number().int().min(0).default(0).describe("Units of a method not in method_weights (0: free, e.g. tools/list, server/discover, ping)."),
     tool_weights: weights.default({}).describe('Units a tools/call of one tool costs instead of method_weights["tools/call"], e.g. { search_documents = 2 }.'),
     error_code: z.number().int().default(-32010).describe("JSON-RPC error code of rate-limit and quota errors (outside the ranges JSON-RPC and MCP reserve for their own errors)."),
-    auth_failures_per_minute: positiveInt.default(20).describe("Failed authentications admitted per client address per minute; beyond, 429 before any key is checked."),
+    auth_failures_per_minute: positiveInt
+      .default(20)
+      .describe("Failed authentications admitted per client address and key id per minute; beyond, that key id from that address gets 429 before it is checked. Other keys from the same address are still checked."),
+    auth_failures_global_per_minute: positiveInt
+      .default(1_000)
+      .describe("Failed authentications per minute from all addresses together; beyond, an address and key id that failed once is refused until its failures age out."),
     concurrency_wait_ms: z.number().int().min(0).default(0).describe("How long a request over the tenant's max_concurrency waits for a slot before 429 (0: refuse at once)."),
     redis_url: z.string().default("").describe("Share limits between instances through Redis (redis://host:6379). Empty: in-process limits."),
     redis_timeout_ms: positiveInt.default(50).describe("Longest wait for Redis on one decision before failure_mode applies."),
@@ -178,8 +195,13 @@ const metricsSchema = z
   .strictObject({
     enabled: z.boolean().default(true).describe("Serve GET /metrics (Prometheus text format)."),
     tenant_labels: z.boolean().default(true).describe("Label series by tenant (turn off for very many tenants)."),
+    listen: z
+      .string()
+      .regex(/^$|^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, "host:port, e.g. 127.0.0.1:9464, or empty")
+      .default("127.0.0.1:9464")
+      .describe("A separate listener serving only /metrics (host:port; empty: none). On the public port /metrics needs MCP_MT_METRICS_TOKEN."),
   })
-  .describe("Prometheus metrics. To require a token, set MCP_MT_METRICS_TOKEN (scrapers send Authorization: Bearer <token>).");
+  .describe("Prometheus metrics. On the public port /metrics answers only with MCP_MT_METRICS_TOKEN (scrapers send Authorization: Bearer <token>); metrics.listen serves them on their own, loopback by default.");
 
 const logSchema = z
   .strictObject({

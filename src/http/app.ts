@@ -20,7 +20,9 @@ import { authorize } from "./middleware/authorize.ts";
 import { challenges, wellKnownRoutes } from "./well-known.ts";
 import { clientAddress } from "./client-address.ts";
 import { originGuard } from "./middleware/origin-guard.ts";
-import { readBody } from "./middleware/read-body.ts";
+import { clientClosedStatus, readBody } from "./middleware/read-body.ts";
+import { requestGate } from "./middleware/request-gate.ts";
+import { AuthFailureLimiter } from "./auth-failures.ts";
 import { securityHeaders } from "./middleware/security-headers.ts";
 
 export type AppDeps = { runtime: Runtime; log: Logger; readiness: Readiness; authenticator: Authenticator; limits: Limits; stats: LiveStats; metricsToken?: string };
@@ -36,12 +38,15 @@ export function createApp({ runtime, log, readiness, authenticator, limits, stat
   app.use("*", originGuard(config));
   app.route("/", healthRoutes(runtime, readiness));
   app.route("/", wellKnownRoutes(config));
-  if (config.metrics.enabled) app.route("/", metricsRoutes({ config, stats, registry: runtime.registry, meter: limits.meter, token: metricsToken }));
+  if (config.metrics.enabled) app.route("/", metricsRoutes({ config, stats, registry: runtime.registry, meter: limits.meter, token: metricsToken }, "public"));
   const challenge = challenges(config);
   const toolScopes = new Map(catalogue.tools.map((tool) => [tool.name, tool.scope]));
+  const failures = new AuthFailureLimiter({ perMinute: config.limits.auth_failures_per_minute, globalPerMinute: config.limits.auth_failures_global_per_minute });
 
-  app.use("/mcp", readBody(config.server.max_body_bytes, readiness));
-  app.use("/mcp", authenticate({ authenticator, failures: limits.authFailures, failuresPerMinute: config.limits.auth_failures_per_minute, clientAddress: clientAddress(config), challenges: challenge, audit: runtime.audit }));
+  // Headers first: nothing of a request's body is read before its credential is verified.
+  app.use("/mcp", requestGate({ maxBytes: config.server.max_body_bytes, readiness, clientAddress: clientAddress(config) }));
+  app.use("/mcp", authenticate({ authenticator, failures, challenges: challenge, audit: runtime.audit }));
+  app.use("/mcp", readBody({ maxBytes: config.server.max_body_bytes, timeoutMs: config.server.body_timeout_ms, maxReadsPerAddress: config.server.max_body_reads_per_address }));
   app.use(
     "/mcp",
     authorize(toolScopes, challenge, (c, scope) => {
@@ -58,6 +63,11 @@ export function createApp({ runtime, log, readiness, authenticator, limits, stat
 
   app.notFound((c) => c.json({ error: "not found", hint: "the MCP endpoint is POST /mcp" }, 404));
   app.onError((error, c) => {
+    // A client that went away is not a server error: nobody receives the answer, and nothing needs fixing.
+    if (c.req.raw.signal.aborted) {
+      c.set("clientAborted", true);
+      return new Response(null, { status: clientClosedStatus });
+    }
     log.error("unhandled error", { request_id: c.get("requestId"), error: error instanceof Error ? error.message : String(error) });
     return rpcErrorResponse(500, -32603, `Internal error (request ${c.get("requestId")})`);
   });

@@ -13,6 +13,8 @@ export type AppEnv = {
     auth: Authenticated;
     /** The client's address (socket peer, or X-Forwarded-For with server.trust_proxy), computed on first use. */
     client: () => string;
+    /** Set when the client went away mid-request: counted as a client abort, not as an error. */
+    clientAborted: boolean;
     /** The tenant's effective limits, set by admission. */
     plan: Plan;
   };

@@ -5,6 +5,7 @@ import type { Config } from "../config/schema.ts";
 import { durationBuckets, type LiveStats } from "../metering/live-stats.ts";
 import type { UsageMeter } from "../metering/usage-meter.ts";
 import type { TenantRegistry } from "../tenancy/registry.ts";
+import type { Logger } from "../log.ts";
 import { version } from "../version.ts";
 
 const escape = (value: string) => value.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
@@ -68,13 +69,45 @@ export function renderMetrics({ stats, registry, meter }: Omit<MetricsDeps, "con
   return `${out.join("\n")}\n`;
 }
 
-export function metricsRoutes(deps: MetricsDeps): Hono {
+/**
+ * GET /metrics. On the public listener it answers only a scraper holding MCP_MT_METRICS_TOKEN: figures per
+ * tenant are not for strangers. On its own listener (metrics.listen, loopback by default) the token is asked
+ * for only when one is set.
+ */
+export function metricsRoutes(deps: MetricsDeps, where: "public" | "own"): Hono {
   const routes = new Hono();
   routes.get("/metrics", (c) => {
+    if (where === "public" && !deps.token) {
+      const elsewhere = deps.config.metrics.listen ? `they are served on http://${deps.config.metrics.listen}/metrics` : "metrics.listen is off";
+      return c.text(`/metrics is not served on this port without a token: ${elsewhere}; set MCP_MT_METRICS_TOKEN to scrape them here\n`, 403);
+    }
     if (deps.token && c.req.header("authorization") !== `Bearer ${deps.token}`) {
       return c.text("metrics need Authorization: Bearer <metrics token>\n", 401, { "www-authenticate": 'Bearer realm="metrics"' });
     }
     return c.text(renderMetrics(deps), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
   });
   return routes;
+}
+
+/** Splits metrics.listen ("127.0.0.1:9464", "[::1]:9464") into host and port. */
+export function parseListen(listen: string): { hostname: string; port: number } {
+  const colon = listen.lastIndexOf(":");
+  const host = listen.slice(0, colon);
+  return { hostname: host.startsWith("[") ? host.slice(1, -1) : host, port: Number(listen.slice(colon + 1)) };
+}
+
+/** The metrics listener (metrics.listen): /metrics only. A port in use is logged, not fatal: serving MCP matters more. */
+export function startMetricsListener(deps: MetricsDeps, log: Logger): { url: string; stop(): Promise<void> } | undefined {
+  const { listen } = deps.config.metrics;
+  if (!deps.config.metrics.enabled || !listen) return undefined;
+  const routes = metricsRoutes(deps, "own");
+  try {
+    const server = Bun.serve({ ...parseListen(listen), fetch: (request) => routes.fetch(request), idleTimeout: Math.ceil(deps.config.server.idle_timeout_ms / 1000), development: false });
+    const url = `http://${listen.replace(/:\d+$/, `:${server.port}`)}/metrics`;
+    log.info("metrics listening", { url });
+    return { url, stop: () => server.stop(true) };
+  } catch (error) {
+    log.error("metrics listener could not start; /metrics is served only on the public port with MCP_MT_METRICS_TOKEN", { listen, error: error instanceof Error ? error.message : String(error) });
+    return undefined;
+  }
 }

@@ -18,7 +18,10 @@ import { Authenticator } from "../auth/authenticate.ts";
 import { JwtVerifier } from "../auth/jwt.ts";
 import { createLimits } from "../limits/setup.ts";
 import { LiveStats } from "../metering/live-stats.ts";
+import { buildCatalogue } from "../mcp/server.ts";
 import { createApp } from "./app.ts";
+import { connectionEdge } from "./connection-edge.ts";
+import { startMetricsListener } from "./metrics.ts";
 
 export type RunningServer = { url: string; port: number; finished: Promise<number>; stop(): Promise<void> };
 
@@ -47,13 +50,14 @@ export async function startServer(loaded: LoadedConfig): Promise<RunningServer> 
   const readiness = { draining: false };
   const authenticator = new Authenticator({ keys: runtime.keys, tenants: runtime.tenants, clock: runtime.clock, jwt: JwtVerifier.fromConfig(runtime.config) });
   const limits = createLimits(runtime, log);
-  const stats = new LiveStats({ clock: runtime.clock, tenantLabels: config.metrics.tenant_labels });
+  const stats = new LiveStats({ clock: runtime.clock, tenantLabels: config.metrics.tenant_labels, tools: buildCatalogue(config).tools.map((tool) => tool.name) });
   const app = createApp({ runtime, log, readiness, authenticator, limits, stats, metricsToken: loaded.secrets.metricsToken });
   const flushUsage = () => authenticator.flushUsage().catch((error) => log.warn("could not record key use", { error: String(error) }));
   const usageTimer = setInterval(flushUsage, 5_000);
   let inFlight = 0;
   let idle: (() => void) | undefined;
   const tls = config.server.tls;
+  const edge = connectionEdge(config);
   const listen = (port: number) =>
     Bun.serve({
       hostname: config.server.host,
@@ -64,13 +68,14 @@ export async function startServer(loaded: LoadedConfig): Promise<RunningServer> 
       async fetch(request) {
         inFlight++;
         try {
-          return await app.fetch(request, this);
+          return await edge(request, this, () => app.fetch(request, this));
         } finally {
           if (--inFlight === 0) idle?.();
         }
       },
-      maxRequestBodySize: config.server.max_body_bytes + 1024,
-      idleTimeout: 0,
+      // The app enforces server.max_body_bytes itself, answering a JSON-RPC 413 (Bun's own is empty and closes).
+      maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+      idleTimeout: Math.ceil(config.server.idle_timeout_ms / 1000),
       development: false,
     });
   let server = listen(config.server.port);
@@ -83,6 +88,7 @@ export async function startServer(loaded: LoadedConfig): Promise<RunningServer> 
   if (tenantCount === 0) lines.push("no tenants yet: add the first one with `mcp-mt tenant add <id>` (it prints the API key)");
 
   const backupTimer = scheduleBackups(runtime, log);
+  const metrics = startMetricsListener({ config, stats, registry: runtime.registry, meter: limits.meter, token: loaded.secrets.metricsToken }, log);
   const admin = releaseDataDir ? startAdmin({ runtime, stats, limits, readiness, onChange: () => authenticator.forget() }, loaded.secrets.adminToken, log) : { stop: async () => undefined };
 
 
@@ -101,6 +107,7 @@ export async function startServer(loaded: LoadedConfig): Promise<RunningServer> 
       clearTimeout(timer);
       if (timedOut) log.warn("shutdown timeout reached; closing remaining connections", { in_flight: inFlight });
       await server.stop(true);
+      await metrics?.stop();
       await admin.stop();
       clearInterval(usageTimer);
       clearInterval(backupTimer);

@@ -1,8 +1,35 @@
 /**
  * Live figures per tenant for operators (admin API, TUI) and Prometheus metrics: counters since start,
  * the last 60 seconds per second (requests, rate-limited, errors), and recent latencies for percentiles.
- * Memory is bounded: 60 slots and 512 latencies per tenant, plus one series per label set in metrics.
+ * Memory is bounded: 60 slots and 512 latencies per tenant, plus one series per label set in metrics. Label
+ * values come only from fixed sets (MCP method names, catalogue tool names, the operator's tenants): whatever
+ * else a client sends is recorded as "other", so invented names cannot grow the series.
  */
+
+/** The MCP methods (requests and notifications) a client may send; anything else is labelled "other". */
+export const mcpMethods: ReadonlySet<string> = new Set([
+  "initialize",
+  "ping",
+  "server/discover",
+  "tools/list",
+  "tools/call",
+  "resources/list",
+  "resources/read",
+  "resources/templates/list",
+  "resources/subscribe",
+  "resources/unsubscribe",
+  "subscriptions/listen",
+  "prompts/list",
+  "prompts/get",
+  "completion/complete",
+  "logging/setLevel",
+  "notifications/initialized",
+  "notifications/cancelled",
+  "notifications/progress",
+  "notifications/roots/list_changed",
+]);
+
+export const otherLabel = "other";
 
 const seconds = 60;
 const latencySamples = 512;
@@ -45,15 +72,22 @@ export class LiveStats {
   readonly durations = new Map<string, Histogram>();
   readonly #clock: () => number;
   readonly #tenantLabels: boolean;
+  readonly #tools: ReadonlySet<string>;
 
-  constructor(options: { clock?: () => number; tenantLabels?: boolean } = {}) {
+  /** `tools`: the catalogue's tool names, the only tool labels recorded. */
+  constructor(options: { clock?: () => number; tenantLabels?: boolean; tools?: Iterable<string> } = {}) {
     this.#clock = options.clock ?? Date.now;
     this.#tenantLabels = options.tenantLabels ?? true;
+    this.#tools = new Set(options.tools ?? []);
   }
 
-  /** Records one finished request of a tenant (null: unauthenticated). */
-  record(tenant: string | null, method: string | null, tool: string | null, status: number, durationMs: number): void {
+  /** Records one finished request of a tenant (null: unauthenticated, whose method and tool are never read). */
+  record(tenant: string | null, rawMethod: string | null, rawTool: string | null, status: number, durationMs: number): void {
     const labelTenant = this.#tenantLabels ? (tenant ?? "") : "";
+    const method = tenant === null || rawMethod === null ? null : mcpMethods.has(rawMethod) ? rawMethod : otherLabel;
+    const tool = method === null || rawTool === null ? null : this.#tools.has(rawTool) ? rawTool : otherLabel;
+    // Statuses come from this server's own responses, but keep the label to the HTTP range regardless.
+    status = status >= 100 && status <= 599 ? status : 0;
     const key = `${labelTenant}\u0000${method ?? ""}\u0000${tool ?? ""}\u0000${status}`;
     const series = this.requests.get(key);
     if (series) series.count++;

@@ -76,10 +76,15 @@ describe("admin API", () => {
   });
 
   test("/metrics exposes requests, latency histograms, rate limits, open databases, flush lag and process figures", async () => {
-    const text = await (await fetch(`${server.origin}/metrics`)).text();
+    // without a token, only the metrics listener (metrics.listen) serves them, never the public port
+    const publicPort = await fetch(`${server.origin}/metrics`);
+    expect(publicPort.status).toBe(403);
+    expect(await publicPort.text()).toContain("MCP_MT_METRICS_TOKEN");
+    const metricsUrl = JSON.parse(server.stderr().split("\n").find((line) => line.includes('"metrics listening"'))!).url;
+    const text = await (await fetch(metricsUrl)).text();
     expect(text).toMatch(/^mcp_mt_requests_total\{tenant="acme",method="tools\/call",tool="list_documents",status="200"\} \d+$/m);
-    // refused before a tenant is resolved (suspended): counted without a tenant label
-    expect(text).toMatch(/^mcp_mt_requests_total\{method="tools\/call",tool="list_documents",status="403"\} 1$/m);
+    // refused before a tenant is resolved (suspended), from the headers alone: counted by status only
+    expect(text).toMatch(/^mcp_mt_requests_total\{status="403"\} 1$/m);
     expect(text).toMatch(/^mcp_mt_request_duration_seconds_bucket\{tenant="acme",method="tools\/call",le="\+Inf"\} \d+$/m);
     expect(text).toMatch(/^mcp_mt_open_tenant_databases [1-9]\d*$/m);
     expect(text).toMatch(/^mcp_mt_usage_flush_lag_seconds \d+(\.\d+)?$/m);

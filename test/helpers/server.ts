@@ -5,7 +5,8 @@ import { cleanEnv } from "./binary.ts";
 export type ServerProcess = { url: string; origin: string; port: number; proc: Subprocess<"ignore", "pipe", "pipe">; stderr(): string; stop(signal?: NodeJS.Signals): Promise<number> };
 
 export async function startServe(bin: string, cwd: string, args: string[] = [], env: Record<string, string> = {}): Promise<ServerProcess> {
-  const proc = Bun.spawn([bin, "serve", "--port", "0", ...args], { cwd, env: cleanEnv(env), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  // The metrics listener on a free port: servers of parallel test runs must not race for 127.0.0.1:9464.
+  const proc = Bun.spawn([bin, "serve", "--port", "0", ...args], { cwd, env: cleanEnv({ MCP_MT_METRICS_LISTEN: "127.0.0.1:0", ...env }), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   let err = "";
   void (async () => {
     for await (const chunk of proc.stderr) err += new TextDecoder().decode(chunk);

@@ -53,7 +53,7 @@ describe("request timeout", () => {
       c.set("client", () => "127.0.0.1");
       await next();
     });
-    app.use("/mcp", readBody(1_000_000, { draining: false }));
+    app.use("/mcp", readBody({ maxBytes: 1_000_000, timeoutMs: 10_000, maxReadsPerAddress: 32 }));
     app.use("/mcp", async (c, next) => {
       const auth = await authenticator.authenticate(key.api_key);
       c.set("auth", auth);

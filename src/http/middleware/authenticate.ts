@@ -1,43 +1,45 @@
-/** Bearer authentication and tenant resolution: 401 with WWW-Authenticate, 403 for a suspended tenant. */
-import type { Context, MiddlewareHandler } from "hono";
-import type { InProcessRateLimiter } from "../../limits/rate-limiter.ts";
+/**
+ * Bearer authentication and tenant resolution from the headers alone, before any body is read: 401 with
+ * WWW-Authenticate, 403 for a suspended tenant, 429 for an (address, key id) that failed too often. Every
+ * refusal closes the connection, so a stranger's body is never read.
+ */
+import type { MiddlewareHandler } from "hono";
 import type { Authenticator } from "../../auth/authenticate.ts";
 import { looksLikeApiKey } from "../../auth/api-key.ts";
 import { AppError } from "../../errors.ts";
 import type { AuditLog } from "../../audit/audit-log.ts";
+import { claimedKeyId, type AuthFailureLimiter } from "../auth-failures.ts";
 import type { AppEnv } from "../env.ts";
 import type { Challenges } from "../well-known.ts";
 import { rpcCodes, rpcErrorResponse } from "../jsonrpc.ts";
 
 const credentialParams = ["access_token", "api_key", "apikey", "key", "token", "authorization"];
+const close = { connection: "close" };
 
 export type AuthenticateOptions = {
   authenticator: Authenticator;
-  /** Failed attempts per client address, limited much more tightly than tenants' traffic. */
-  failures: InProcessRateLimiter;
-  failuresPerMinute: number;
-  clientAddress(c: Context<AppEnv>): string;
+  failures: AuthFailureLimiter;
   challenges: Challenges;
   audit: AuditLog;
 };
 
-export function authenticate({ authenticator, failures, failuresPerMinute, clientAddress, challenges, audit }: AuthenticateOptions): MiddlewareHandler<AppEnv> {
-  const key = (c: Context<AppEnv>) => `ip:${c.get("client")()}`;
+export function authenticate({ authenticator, failures, challenges, audit }: AuthenticateOptions): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    let address: string | undefined;
-    c.set("client", () => (address ??= clientAddress(c)));
-    const id = c.get("rpc")?.id ?? null;
-    // An address that failed too often is refused before any credential is looked at.
-    if (failures.consumeNow(key(c), failuresPerMinute, 60_000, 0).remaining <= 0) {
-      const wait = failures.consumeNow(key(c), failuresPerMinute, 60_000, 1);
-      const retryAfter = String(Math.max(1, Math.ceil(wait.retryAfterMs / 1000)));
-      return rpcErrorResponse(429, rpcCodes.unauthorized, `Too many failed authentication attempts from this address; retry after ${retryAfter} s`, { id, headers: { "retry-after": retryAfter } });
+    const address = c.get("client")();
+    const header = c.req.header("authorization");
+    const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
+    const credential = match?.[1] ?? null;
+    const keyId = claimedKeyId(credential);
+    // Only the key id this address already failed with too often is refused unseen; any other key is checked.
+    const wait = failures.refusal(address, keyId);
+    if (wait !== null) {
+      return rpcErrorResponse(429, rpcCodes.unauthorized, `Too many failed authentication attempts with this credential from this address; retry after ${wait} s`, { headers: { "retry-after": String(wait), ...close } });
     }
     const refuse = (message: string, credentialSent: boolean) => {
-      failures.consumeNow(key(c), failuresPerMinute, 60_000, 1);
-      // At most one entry per address a minute; the rest are counted into the next one.
-      void audit.appendThrottled(key(c), 60_000, { actor: "anonymous", action: "auth.failed", outcome: "failure", client: c.get("client")(), details: { reason: message } })?.catch(() => undefined);
-      return rpcErrorResponse(401, rpcCodes.unauthorized, `Unauthorized: ${message}`, { id, headers: { "www-authenticate": challenges.unauthorized(credentialSent ? message : null) } });
+      failures.fail(address, keyId);
+      // At most one entry per address a minute (none once the global budget is spent); the rest are counted into the next one.
+      if (!failures.overBudget) void audit.appendThrottled(`ip:${address}`, 60_000, { actor: "anonymous", action: "auth.failed", outcome: "failure", client: address, details: { reason: message } })?.catch(() => undefined);
+      return rpcErrorResponse(401, rpcCodes.unauthorized, `Unauthorized: ${message}`, { headers: { "www-authenticate": challenges.unauthorized(credentialSent ? message : null), ...close } });
     };
     // Only parse the URL when there is a query string at all (the common case has none).
     const query = c.req.url.includes("?") ? new URL(c.req.url).searchParams : [];
@@ -46,14 +48,12 @@ export function authenticate({ authenticator, failures, failuresPerMinute, clien
         return refuse("credentials in the query string are refused (they end up in logs); send Authorization: Bearer <key>", true);
       }
     }
-    const header = c.req.header("authorization");
     if (!header) return refuse("missing credentials: send Authorization: Bearer <API key>", false);
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!match) return refuse("malformed Authorization header: expected Bearer <API key>", true);
+    if (credential === null) return refuse("malformed Authorization header: expected Bearer <API key>", true);
     try {
-      c.set("auth", await authenticator.authenticate(match[1]!));
+      c.set("auth", await authenticator.authenticate(credential));
     } catch (error) {
-      if (error instanceof AppError && error.code === "tenant_suspended") return rpcErrorResponse(403, rpcCodes.forbidden, error.message, { id });
+      if (error instanceof AppError && error.code === "tenant_suspended") return rpcErrorResponse(403, rpcCodes.forbidden, error.message, { headers: close });
       if (error instanceof AppError && error.code === "unauthorized") return refuse(error.message, true);
       throw error;
     }

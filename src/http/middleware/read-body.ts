@@ -1,32 +1,51 @@
 /**
- * The MCP endpoint's door: closed while draining, POST only, JSON only, at most server.max_body_bytes, one
- * JSON-RPC message.
- * Parses the body once and records the method, tool and protocol era for the later layers.
+ * Reads and parses the body of an authenticated request: at most server.max_body_bytes, within
+ * server.body_timeout_ms, at most server.max_body_reads_per_address bodies arriving at once from one client
+ * address, one JSON-RPC message. Records the method, tool and protocol era for the later layers.
  */
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv, RpcInfo } from "../env.ts";
 import { rpcCodes, rpcErrorResponse, type RpcId } from "../jsonrpc.ts";
+import { payloadTooLarge } from "./request-gate.ts";
 
 const envelopeVersionKey = "io.modelcontextprotocol/protocolVersion";
 
-export function readBody(maxBytes: number, readiness: { draining: boolean }): MiddlewareHandler<AppEnv> {
+/** Status recorded for a client that went away mid-request (nginx's convention); nobody receives it. */
+export const clientClosedStatus = 499;
+
+export type ReadBodyOptions = { maxBytes: number; timeoutMs: number; maxReadsPerAddress: number };
+
+export function readBody({ maxBytes, timeoutMs, maxReadsPerAddress }: ReadBodyOptions): MiddlewareHandler<AppEnv> {
+  const reading = new Map<string, number>();
   return async (c, next) => {
-    if (readiness.draining) return rpcErrorResponse(503, rpcCodes.serverError, "server is shutting down; retry shortly", { headers: { "retry-after": "1" } });
-    if (c.req.method !== "POST") {
-      return rpcErrorResponse(405, rpcCodes.serverError, `Method not allowed: ${c.req.method}. This server is stateless; send JSON-RPC with POST.`, { headers: { allow: "POST" } });
+    const address = c.get("client")();
+    const inProgress = reading.get(address) ?? 0;
+    if (inProgress >= maxReadsPerAddress) {
+      return rpcErrorResponse(429, rpcCodes.serverError, `Too many request bodies still arriving from this address (server.max_body_reads_per_address = ${maxReadsPerAddress}); retry shortly`, {
+        headers: { "retry-after": "1", connection: "close" },
+      });
     }
-    const type = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
-    if (type !== "application/json") {
-      return rpcErrorResponse(415, rpcCodes.serverError, `Unsupported Media Type: Content-Type must be application/json, got ${JSON.stringify(type || "(none)")}`);
+    reading.set(address, inProgress + 1);
+    let outcome: Read;
+    try {
+      outcome = await readWithin(c.req.raw, maxBytes, timeoutMs);
+    } finally {
+      const left = reading.get(address)! - 1;
+      if (left === 0) reading.delete(address);
+      else reading.set(address, left);
     }
-    const length = c.req.header("content-length");
-    if (length !== undefined && Number(length) > maxBytes) return tooLarge(maxBytes);
-    // With a declared length within the limit the body can be read at once; otherwise stream it with a cap.
-    const text = length !== undefined ? await c.req.raw.text() : await readCapped(c.req.raw, maxBytes);
-    if (text === null || (length === undefined && text.length > maxBytes)) return tooLarge(maxBytes);
+    if (outcome.kind === "aborted") {
+      c.set("clientAborted", true);
+      return new Response(null, { status: clientClosedStatus });
+    }
+    if (outcome.kind === "timeout") {
+      return rpcErrorResponse(408, rpcCodes.serverError, `Request Timeout: the body did not arrive within server.body_timeout_ms (${timeoutMs} ms)`, { headers: { connection: "close" } });
+    }
+    if (outcome.kind === "too_large") return payloadTooLarge(maxBytes, true);
+    if (outcome.kind === "unreadable") return rpcErrorResponse(400, rpcCodes.parseError, "Bad Request: the body could not be read (malformed transfer encoding)", { headers: { connection: "close" } });
     let body: unknown;
     try {
-      body = JSON.parse(text);
+      body = JSON.parse(outcome.text);
     } catch {
       return rpcErrorResponse(400, rpcCodes.parseError, "Parse error: the body is not valid JSON");
     }
@@ -55,23 +74,36 @@ function describe(message: Record<string, unknown>): RpcInfo {
   };
 }
 
-const tooLarge = (max: number) => rpcErrorResponse(413, rpcCodes.serverError, `Payload Too Large: the body exceeds server.max_body_bytes (${max} bytes)`);
+type Read = { kind: "ok"; text: string } | { kind: "too_large" } | { kind: "timeout" } | { kind: "aborted" } | { kind: "unreadable" };
 
-/** Reads the body, giving up (null) as soon as it grows past `max` bytes. */
-async function readCapped(request: Request, max: number): Promise<string | null> {
-  if (!request.body) return "";
+/** Reads the body, giving up as soon as it grows past `max` bytes, stalls past `timeoutMs`, or the client leaves. */
+async function readWithin(request: Request, max: number, timeoutMs: number): Promise<Read> {
+  if (!request.body) return { kind: "ok", text: "" };
+  const reader = request.body.getReader();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), timeoutMs)));
   const chunks: Uint8Array[] = [];
   let size = 0;
-  const reader = request.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel().catch(() => undefined);
-      return null;
+  try {
+    for (;;) {
+      const next = await Promise.race([reader.read(), timedOut]);
+      if (next === "timeout") {
+        void reader.cancel().catch(() => undefined);
+        return { kind: "timeout" };
+      }
+      if (next.done) break;
+      size += next.value.byteLength;
+      if (size > max) {
+        void reader.cancel().catch(() => undefined);
+        return { kind: "too_large" };
+      }
+      chunks.push(next.value);
     }
-    chunks.push(value);
+  } catch {
+    // Mostly the connection closing under the body; otherwise the body itself was malformed on the wire.
+    return { kind: request.signal.aborted ? "aborted" : "unreadable" };
+  } finally {
+    clearTimeout(timer);
   }
   const out = new Uint8Array(size);
   let offset = 0;
@@ -79,5 +111,5 @@ async function readCapped(request: Request, max: number): Promise<string | null>
     out.set(chunk, offset);
     offset += chunk.byteLength;
   }
-  return new TextDecoder().decode(out);
+  return { kind: "ok", text: new TextDecoder().decode(out) };
 }

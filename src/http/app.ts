@@ -14,7 +14,7 @@ import { rpcErrorResponse } from "./jsonrpc.ts";
 import { mcpRoute } from "./mcp-route.ts";
 import { metricsRoutes } from "./metrics.ts";
 import { accessLog } from "./middleware/access-log.ts";
-import { admit, unlimited } from "./middleware/admit.ts";
+import { admit, chargeRefusal, unlimited } from "./middleware/admit.ts";
 import { authenticate } from "./middleware/authenticate.ts";
 import { authorize } from "./middleware/authorize.ts";
 import { challenges, wellKnownRoutes } from "./well-known.ts";
@@ -40,8 +40,14 @@ export function createApp({ runtime, log, readiness, authenticator, limits, stat
   const challenge = challenges(config);
   const toolScopes = new Map(catalogue.tools.map((tool) => [tool.name, tool.scope]));
 
+  // Refusals after authentication (403 scope, 403 suspended) cost units too: hammering them ends in 429.
+  const chargeRefused = chargeRefusal(config.limits.enabled ? limits.admission : null);
+
   app.use("/mcp", readBody(config.server.max_body_bytes, readiness));
-  app.use("/mcp", authenticate({ authenticator, failures: limits.authFailures, failuresPerMinute: config.limits.auth_failures_per_minute, clientAddress: clientAddress(config), challenges: challenge, audit: runtime.audit }));
+  app.use(
+    "/mcp",
+    authenticate({ authenticator, failures: limits.authFailures, failuresPerMinute: config.limits.auth_failures_per_minute, clientAddress: clientAddress(config), challenges: challenge, audit: runtime.audit, chargeRefused }),
+  );
   app.use(
     "/mcp",
     authorize(toolScopes, challenge, (c, scope) => {
@@ -50,7 +56,7 @@ export function createApp({ runtime, log, readiness, authenticator, limits, stat
       void runtime.audit
         .appendThrottled(`authz:${principal.subject}`, 60_000, { actor: actorOf(principal), tenantId: tenant.id, action: "authz.denied", target: rpc.tool ?? rpc.method, outcome: "denied", client: c.get("client")(), details: { required_scope: scope } })
         ?.catch(() => undefined);
-    }),
+    }, chargeRefused),
   );
   if (config.limits.enabled) app.use("/mcp", admit(limits.admission));
   else app.use("/mcp", unlimited(config));

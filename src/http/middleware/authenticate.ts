@@ -19,9 +19,11 @@ export type AuthenticateOptions = {
   clientAddress(c: Context<AppEnv>): string;
   challenges: Challenges;
   audit: AuditLog;
+  /** Charges a suspended tenant's refused request to its windows; returns the 429 to send once they are spent. */
+  chargeRefused?: (c: Context<AppEnv>, tenant: { id: string; plan: string; overrides: Record<string, number> }) => Promise<Response | null>;
 };
 
-export function authenticate({ authenticator, failures, failuresPerMinute, clientAddress, challenges, audit }: AuthenticateOptions): MiddlewareHandler<AppEnv> {
+export function authenticate({ authenticator, failures, failuresPerMinute, clientAddress, challenges, audit, chargeRefused }: AuthenticateOptions): MiddlewareHandler<AppEnv> {
   const key = (c: Context<AppEnv>) => `ip:${c.get("client")()}`;
   return async (c, next) => {
     let address: string | undefined;
@@ -53,7 +55,11 @@ export function authenticate({ authenticator, failures, failuresPerMinute, clien
     try {
       c.set("auth", await authenticator.authenticate(match[1]!));
     } catch (error) {
-      if (error instanceof AppError && error.code === "tenant_suspended") return rpcErrorResponse(403, rpcCodes.forbidden, error.message, { id });
+      if (error instanceof AppError && error.code === "tenant_suspended") {
+        const tenant = error.details?.tenant as { id: string; plan: string; overrides: Record<string, number> } | undefined;
+        const limited = tenant && chargeRefused ? await chargeRefused(c, tenant) : null;
+        return limited ?? rpcErrorResponse(403, rpcCodes.forbidden, error.message, { id });
+      }
       if (error instanceof AppError && error.code === "unauthorized") return refuse(error.message, true);
       throw error;
     }

@@ -36,7 +36,8 @@ export class AdmittingTransport implements Transport {
   async #receive(message: JSONRPCMessage, extra?: MessageExtraInfo): Promise<void> {
     const request = message as RequestLike;
     if (request.id === undefined || typeof request.method !== "string") {
-      if (request.method === "notifications/cancelled") this.#endStream(request.params?.requestId as string | number | undefined);
+      // A cancelled request gets no response from the SDK: its slot (or its stream) is freed here.
+      if (request.method === "notifications/cancelled") this.#settle(request.params?.requestId as string | number | undefined);
       return this.onmessage?.(message, extra);
     }
     const tool = request.method === "tools/call" && typeof request.params?.name === "string" ? request.params.name : null;
@@ -60,9 +61,7 @@ export class AdmittingTransport implements Transport {
   async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
     const response = message as { id?: string | number; result?: unknown; error?: unknown };
     if (response.id !== undefined && (response.result !== undefined || response.error !== undefined)) {
-      this.#inFlight.get(response.id)?.();
-      this.#inFlight.delete(response.id);
-      this.#endStream(response.id);
+      this.#settle(response.id);
     }
     return this.#inner.send(message, options);
   }
@@ -75,8 +74,11 @@ export class AdmittingTransport implements Transport {
     return this.#inner.close();
   }
 
-  #endStream(id: string | number | undefined): void {
+  /** Frees what the request `id` holds: its concurrency slot, or its stream slot. */
+  #settle(id: string | number | undefined): void {
     if (id === undefined) return;
+    this.#inFlight.get(id)?.();
+    this.#inFlight.delete(id);
     this.#streams.get(id)?.();
     this.#streams.delete(id);
   }

@@ -67,6 +67,17 @@ describe("AdmittingTransport (stdio)", () => {
     expect(admission.openStreams("acme")).toBe(0);
   });
 
+  test("a cancelled request (which the SDK never answers) gives its concurrency slot back", async () => {
+    const { admission, inner, receive } = await setup({ max_concurrency: 1 });
+    await receive({ id: 1, method: "tools/call", params: { name: "list_documents", arguments: {} } });
+    await receive({ id: 2, method: "tools/call", params: { name: "list_documents", arguments: {} } });
+    expect(inner.sent.at(-1)).toMatchObject({ id: 2, error: { code: -32010 } });
+    await receive({ method: "notifications/cancelled", params: { requestId: 1 } });
+    expect(admission.inFlight("acme")).toBe(0);
+    await receive({ id: 3, method: "tools/call", params: { name: "list_documents", arguments: {} } });
+    expect(admission.inFlight("acme")).toBe(1);
+  });
+
   test("unknown tools, tools outside the caller's scopes and invalid arguments are not billed over stdio either", async () => {
     const { meter, delivered, receive } = await setup({}, ["documents:read"]);
     await receive({ id: 1, method: "tools/call", params: { name: "made_up", arguments: {} } });

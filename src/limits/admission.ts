@@ -128,10 +128,10 @@ export class Admission {
     const release = this.#gate.tryAcquire(tenant.id, plan.max_concurrency) ?? (await this.#gate.acquire(tenant.id, plan.max_concurrency));
     if (!release) return this.#refuse(tenant.id, "concurrency_limited", this.#denials.concurrency(tenant.id, plan.max_concurrency));
     let endStream: (() => void) | undefined;
-    const refused = (kind: RefusalKind, denied: Denied) => {
+    const refused = (kind: RefusalKind | null, denied: Denied) => {
       release();
       endStream?.();
-      return this.#refuse(tenant.id, kind, denied);
+      return kind === null ? denied : this.#refuse(tenant.id, kind, denied);
     };
     if (method !== null && streamMethods.has(method)) {
       endStream = this.#streams.tryAcquire(tenant.id, plan.max_streams) ?? undefined;
@@ -160,9 +160,11 @@ export class Admission {
     const window = decided instanceof Promise ? await decided : decided;
     const headers = rateLimitHeaders(window, limits.window_ms, policyNames[budget]);
     if (!window.admitted) {
-      if (!window.unavailable && budget === "rate_limit_per_minute") this.#meter.add(tenant.id, events.rateLimited);
-      const kind = budget === "rate_limit_per_minute" ? "rate_limited" : "discovery_limited";
-      return refused(kind, this.#denials.window(tenant.id, budget, window, units, limits.window_ms, headers));
+      const denied = this.#denials.window(tenant.id, budget, window, units, limits.window_ms, headers);
+      // A shared limiter that could not decide (503) is not the tenant's refusal: not counted.
+      if (window.unavailable) return refused(null, denied);
+      if (budget === "rate_limit_per_minute") this.#meter.add(tenant.id, events.rateLimited);
+      return refused(budget === "rate_limit_per_minute" ? "rate_limited" : "discovery_limited", denied);
     }
     if (billed === "billed") {
       this.#meter.add(tenant.id, events.toolCalls);

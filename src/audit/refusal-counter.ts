@@ -1,6 +1,17 @@
 /** Aggregates frequent refusals (rate limits, quotas) into one audit entry per tenant and kind per interval. */
 import type { AuditLog } from "./audit-log.ts";
 
+/** Why a tenant's request was refused (or, for unknown tools and invalid arguments, not billed). */
+export type RefusalKind =
+  | "rate_limited"
+  | "discovery_limited"
+  | "quota_exceeded"
+  | "concurrency_limited"
+  | "streams_limited"
+  | "cpu_limited"
+  | "unknown_tool"
+  | "invalid_arguments";
+
 export class RefusalCounter {
   readonly #audit: AuditLog;
   readonly #clock: () => number;
@@ -17,7 +28,7 @@ export class RefusalCounter {
     this.#timer.unref?.();
   }
 
-  count(tenantId: string, kind: "rate_limited" | "quota_exceeded" | "concurrency_limited"): void {
+  count(tenantId: string, kind: RefusalKind): void {
     const key = `${tenantId}\u0000${kind}`;
     const entry = this.#counts.get(key);
     if (entry) entry.count++;

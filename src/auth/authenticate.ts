@@ -39,7 +39,9 @@ export class Authenticator {
     const result = hit && hit.until > now ? hit.value : await this.#verify(credential, now);
     if (result.principal.kind === "api_key") this.#uses.set(result.principal.subject, now);
     if (result.tenant.status === "suspended") {
-      throw new AppError("tenant_suspended", `tenant ${result.tenant.id} is suspended; contact the server's operator`);
+      // The tenant's plan goes along so the HTTP layer can charge the refusal to its windows (never sent to clients).
+      const { id, plan, overrides } = result.tenant;
+      throw new AppError("tenant_suspended", `tenant ${id} is suspended; contact the server's operator`, { details: { tenant: { id, plan, overrides } } });
     }
     return result;
   }

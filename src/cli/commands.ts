@@ -88,10 +88,13 @@ export const commands: CommandSpec[] = [
     args: [{ name: "id", required: true }],
     options: {
       "rate-limit": { type: "string", description: "Tool calls per minute (sliding window)", placeholder: "N" },
+      "discovery-per-minute": { type: "string", description: "Discovery and list calls per minute (sliding window)", placeholder: "N" },
       "monthly-tool-calls": { type: "string", description: "Tool calls per calendar month", placeholder: "N" },
       "max-documents": { type: "string", description: "Documents the tenant may store", placeholder: "N" },
       "max-storage-bytes": { type: "string", description: "Bytes the tenant may store", placeholder: "N" },
       "max-concurrency": { type: "string", description: "Requests in flight at once", placeholder: "N" },
+      "max-streams": { type: "string", description: "Open subscriptions/listen streams at once", placeholder: "N" },
+      "cpu-ms-per-minute": { type: "string", description: "CPU milliseconds per minute", placeholder: "MS" },
       "request-timeout-ms": { type: "string", description: "Per-request timeout", placeholder: "MS" },
       clear: { type: "boolean", description: "Remove every override: back to the plan's limits" },
     },

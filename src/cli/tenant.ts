@@ -97,10 +97,13 @@ export const tenantRemove: Handler = async (ctx) => {
 
 const limitFlags = {
   "rate-limit": "rate_limit_per_minute",
+  "discovery-per-minute": "discovery_per_minute",
   "monthly-tool-calls": "monthly_tool_calls",
   "max-documents": "max_documents",
   "max-storage-bytes": "max_storage_bytes",
   "max-concurrency": "max_concurrency",
+  "max-streams": "max_streams",
+  "cpu-ms-per-minute": "cpu_ms_per_minute",
   "request-timeout-ms": "request_timeout_ms",
 } as const;
 

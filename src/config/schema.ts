@@ -8,31 +8,81 @@ const positiveInt = z.number().int().positive();
 
 export const planSchema = z
   .strictObject({
-    rate_limit_per_minute: positiveInt.optional().describe("Tool calls admitted in any sliding 60-second window."),
+    rate_limit_per_minute: positiveInt.optional().describe("Units of work (tool calls, resource reads; see limits.method_weights) admitted in any sliding window of limits.window_ms."),
+    discovery_per_minute: positiveInt
+      .optional()
+      .describe("Discovery and list calls (tools/list, resources/list, server/discover, ping, initialize, notifications, any method of weight 0) admitted in any sliding window of limits.window_ms: a budget of their own, so re-listing never spends tool calls."),
     max_documents: positiveInt.optional().describe("Storage quota: the most documents the tenant may keep."),
     max_storage_bytes: positiveInt.optional().describe("Storage quota: total bytes of titles, contents and tags."),
     monthly_tool_calls: positiveInt.optional().describe("Tool calls allowed per calendar month (UTC)."),
     max_concurrency: positiveInt.optional().describe("Requests of one tenant in flight at once."),
+    max_streams: positiveInt.optional().describe("Open subscriptions/listen (SSE) streams of one tenant at once; the server-wide cap (1,024) stays a last line."),
+    cpu_ms_per_minute: positiveInt
+      .optional()
+      .describe("CPU milliseconds the tenant's work (its store calls on the worker threads) may use in any trailing window of limits.window_ms; beyond, its requests get 429 until usage falls under it."),
     request_timeout_ms: positiveInt.optional().describe("A request of this plan still running after this long is aborted (at most server.request_timeout_ms)."),
   })
   .describe("One plan's limits; a key left out keeps the value of the built-in plan of that name (or of free).");
 
 export type Plan = {
   rate_limit_per_minute: number;
+  discovery_per_minute: number;
   max_documents: number;
   max_storage_bytes: number;
   monthly_tool_calls: number;
   max_concurrency: number;
+  max_streams: number;
+  cpu_ms_per_minute: number;
   request_timeout_ms: number;
 };
 
 /** The plan keys a tenant may override (`mcp-mt tenant set-limit`). */
-export const planKeys = ["rate_limit_per_minute", "max_documents", "max_storage_bytes", "monthly_tool_calls", "max_concurrency", "request_timeout_ms"] as const;
+export const planKeys = [
+  "rate_limit_per_minute",
+  "discovery_per_minute",
+  "max_documents",
+  "max_storage_bytes",
+  "monthly_tool_calls",
+  "max_concurrency",
+  "max_streams",
+  "cpu_ms_per_minute",
+  "request_timeout_ms",
+] as const;
 
 export const defaultPlans: Record<string, Plan> = {
-  free: { rate_limit_per_minute: 100, max_documents: 1_000, max_storage_bytes: 50 * 1024 * 1024, monthly_tool_calls: 10_000, max_concurrency: 4, request_timeout_ms: 10_000 },
-  pro: { rate_limit_per_minute: 1_000, max_documents: 100_000, max_storage_bytes: 5 * 1024 * 1024 * 1024, monthly_tool_calls: 1_000_000, max_concurrency: 16, request_timeout_ms: 30_000 },
-  enterprise: { rate_limit_per_minute: 10_000, max_documents: 10_000_000, max_storage_bytes: 100 * 1024 * 1024 * 1024, monthly_tool_calls: 100_000_000, max_concurrency: 64, request_timeout_ms: 30_000 },
+  free: {
+    rate_limit_per_minute: 100,
+    discovery_per_minute: 600,
+    max_documents: 1_000,
+    max_storage_bytes: 50 * 1024 * 1024,
+    monthly_tool_calls: 10_000,
+    max_concurrency: 4,
+    max_streams: 4,
+    cpu_ms_per_minute: 6_000,
+    request_timeout_ms: 10_000,
+  },
+  pro: {
+    rate_limit_per_minute: 1_000,
+    discovery_per_minute: 6_000,
+    max_documents: 100_000,
+    max_storage_bytes: 5 * 1024 * 1024 * 1024,
+    monthly_tool_calls: 1_000_000,
+    max_concurrency: 16,
+    max_streams: 32,
+    cpu_ms_per_minute: 30_000,
+    request_timeout_ms: 30_000,
+  },
+  enterprise: {
+    rate_limit_per_minute: 10_000,
+    discovery_per_minute: 60_000,
+    max_documents: 10_000_000,
+    max_storage_bytes: 100 * 1024 * 1024 * 1024,
+    monthly_tool_calls: 100_000_000,
+    max_concurrency: 64,
+    max_streams: 128,
+    cpu_ms_per_minute: 120_000,
+    request_timeout_ms: 30_000,
+  },
 };
 
 const serverSchema = z
@@ -133,11 +183,16 @@ const weights = z.record(z.string(), z.number().int().min(0));
 const limitsSchema = z
   .strictObject({
     enabled: z.boolean().default(true).describe("Enforce rate limits, quotas and concurrency caps and meter usage. false: none of it (e.g. a private single-team install)."),
-    window_ms: positiveInt.default(60_000).describe("Length of the sliding window that plans' rate_limit_per_minute applies to."),
+    window_ms: positiveInt.default(60_000).describe("Length of the sliding window that plans' rate_limit_per_minute, discovery_per_minute and cpu_ms_per_minute apply to (on a monotonic clock: wall-clock steps neither burst nor lock out)."),
     method_weights: weights
       .default({ "tools/call": 1, "resources/read": 1 })
-      .describe("Units a JSON-RPC method costs. Methods not listed cost default_weight; discovery and list calls are free."),
-    default_weight: z.number().int().min(0).default(0).describe("Units of a method not in method_weights (0: free, e.g. tools/list, server/discover, ping)."),
+      .describe("Units a JSON-RPC method costs from the plan's rate_limit_per_minute. A method of weight 0 costs one unit of the plan's discovery_per_minute instead: no method is free."),
+    default_weight: z
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe("Units of a method not in method_weights (0: it is a discovery call, e.g. tools/list, server/discover, ping, and costs one discovery_per_minute unit)."),
     tool_weights: weights.default({}).describe('Units a tools/call of one tool costs instead of method_weights["tools/call"], e.g. { search_documents = 2 }.'),
     error_code: z.number().int().default(-32010).describe("JSON-RPC error code of rate-limit and quota errors (outside the ranges JSON-RPC and MCP reserve for their own errors)."),
     auth_failures_per_minute: positiveInt
@@ -146,7 +201,7 @@ const limitsSchema = z
     auth_failures_global_per_minute: positiveInt
       .default(1_000)
       .describe("Failed authentications per minute from all addresses together; beyond, an address and key id that failed once is refused until its failures age out."),
-    concurrency_wait_ms: z.number().int().min(0).default(0).describe("How long a request over the tenant's max_concurrency waits for a slot before 429 (0: refuse at once)."),
+    concurrency_wait_ms: z.number().int().min(0).default(1_000).describe("How long a request over the tenant's max_concurrency waits for a slot before 429 (0: refuse at once). Requests run concurrently on the store workers, so a client's burst of parallel calls queues briefly instead of failing."),
     redis_url: z.string().default("").describe("Share limits between instances through Redis (redis://host:6379). Empty: in-process limits."),
     redis_timeout_ms: positiveInt.default(50).describe("Longest wait for Redis on one decision before failure_mode applies."),
     failure_mode: z.enum(["open", "closed"]).default("open").describe("When Redis is slow or down: open admits the request, closed refuses it with 503."),

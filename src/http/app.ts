@@ -14,7 +14,7 @@ import { rpcErrorResponse } from "./jsonrpc.ts";
 import { mcpRoute } from "./mcp-route.ts";
 import { metricsRoutes } from "./metrics.ts";
 import { accessLog } from "./middleware/access-log.ts";
-import { admit, unlimited } from "./middleware/admit.ts";
+import { admit, chargeRefusal, unlimited } from "./middleware/admit.ts";
 import { authenticate } from "./middleware/authenticate.ts";
 import { authorize } from "./middleware/authorize.ts";
 import { challenges, wellKnownRoutes } from "./well-known.ts";
@@ -43,9 +43,12 @@ export function createApp({ runtime, log, readiness, authenticator, limits, stat
   const toolScopes = new Map(catalogue.tools.map((tool) => [tool.name, tool.scope]));
   const failures = new AuthFailureLimiter({ perMinute: config.limits.auth_failures_per_minute, globalPerMinute: config.limits.auth_failures_global_per_minute });
 
+  // Refusals after authentication (403 scope, 403 suspended) cost units too: hammering them ends in 429.
+  const chargeRefused = chargeRefusal(config.limits.enabled ? limits.admission : null);
+
   // Headers first: nothing of a request's body is read before its credential is verified.
   app.use("/mcp", requestGate({ maxBytes: config.server.max_body_bytes, readiness, clientAddress: clientAddress(config) }));
-  app.use("/mcp", authenticate({ authenticator, failures, challenges: challenge, audit: runtime.audit }));
+  app.use("/mcp", authenticate({ authenticator, failures, challenges: challenge, audit: runtime.audit, chargeRefused }));
   app.use("/mcp", readBody({ maxBytes: config.server.max_body_bytes, timeoutMs: config.server.body_timeout_ms, maxReadsPerAddress: config.server.max_body_reads_per_address }));
   app.use(
     "/mcp",
@@ -55,7 +58,7 @@ export function createApp({ runtime, log, readiness, authenticator, limits, stat
       void runtime.audit
         .appendThrottled(`authz:${principal.subject}`, 60_000, { actor: actorOf(principal), tenantId: tenant.id, action: "authz.denied", target: rpc.tool ?? rpc.method, outcome: "denied", client: c.get("client")(), details: { required_scope: scope } })
         ?.catch(() => undefined);
-    }),
+    }, chargeRefused),
   );
   if (config.limits.enabled) app.use("/mcp", admit(limits.admission));
   else app.use("/mcp", unlimited(config));

@@ -1,41 +1,92 @@
 /**
- * Admission: what happens after the tenant is known and before the MCP handler. In order: the monthly
- * tool-call quota, the tenant's sliding-window rate limit (weighted by method and tool), and its
- * concurrency cap. Shared by HTTP and stdio so both answer the same way.
+ * Admission: what happens after the tenant is known and before the MCP handler. In order: the tenant's
+ * concurrency cap (and its stream cap for subscriptions/listen), its CPU budget, the monthly tool-call quota,
+ * then one of its two sliding windows: calls (weighted by method and tool) or discovery (every method of
+ * weight 0). No method is free. Shared by HTTP and stdio so both answer the same way.
+ *
+ * Billing: a tools/call is billed (usage row, quota, per-tool event) only when it will reach a catalogue
+ * tool: a known name, a scope the caller has, arguments the tool's schema accepts. Anything else still
+ * spends rate units but is only counted as a refusal.
  */
+import type { RefusalKind } from "../audit/refusal-counter.ts";
 import type { Config, Plan } from "../config/schema.ts";
-import { events, monthOf, nextMonthStart, type UsageMeter } from "../metering/usage-meter.ts";
+import { events, nextMonthStart, type UsageMeter } from "../metering/usage-meter.ts";
 import type { TenantRow } from "../store/control/schema.ts";
 import { ConcurrencyGate } from "./concurrency.ts";
+import type { CpuBudget } from "./cpu-budget.ts";
+import { Denials, policyNames, rateLimitHeaders, type Budget, type Denied } from "./denials.ts";
+import type { MonotonicClock, Timers } from "./monotonic-clock.ts";
 import { effectivePlan } from "./plan.ts";
-import { InProcessRateLimiter, type Decision, type RateLimiter } from "./rate-limiter.ts";
+import { InProcessRateLimiter, type RateLimiter } from "./rate-limiter.ts";
 
-export type Admitted = { ok: true; plan: Plan; headers: Record<string, string>; release(): void };
-export type Denied = { ok: false; status: number; code: number; message: string; data: Record<string, unknown>; headers: Record<string, string> };
+export { rateLimitHeaders, type Denied };
 
-export type AdmissionRequest = { tenant: TenantRow; method: string | null; tool: string | null };
+export type Admitted = {
+  ok: true;
+  plan: Plan;
+  headers: Record<string, string>;
+  /** Frees the concurrency slot: call when the response is complete (or its stream has started). */
+  release(): void;
+  /** subscriptions/listen only: frees the tenant's stream slot; call when the stream ends. */
+  endStream?: () => void;
+};
 
-const policyName = "tenant";
+/** What admission needs to know of a catalogue tool to tell whether a call reaches it. */
+export type CatalogueTool = { scope: string; input: { safeParse(value: unknown): { success: boolean } } };
+
+export type AdmissionRequest = {
+  tenant: TenantRow;
+  method: string | null;
+  tool: string | null;
+  /** tools/call arguments, checked against the tool's schema to decide whether the call is billed. */
+  args?: unknown;
+  /** The caller's scopes (a call to a tool outside them never reaches it). Omitted: every scope. */
+  scopes?: readonly string[];
+};
+
+/** The methods that open a long-lived stream (held against the plan's max_streams until it ends). */
+const streamMethods = new Set(["subscriptions/listen"]);
+
+export type AdmissionOptions = {
+  config: Config;
+  limiter: RateLimiter;
+  meter: UsageMeter;
+  /** Wall clock: quota months and their reset times. */
+  clock: () => number;
+  /** The catalogue's tools by name: only calls to these are billed. */
+  tools: ReadonlyMap<string, CatalogueTool>;
+  /** Per-tenant CPU time, charged by whoever runs tenant work; absent: no CPU budget. */
+  cpu?: CpuBudget;
+  /** Waits for a concurrency slot (monotonic; injectable for tests). */
+  timers?: Timers;
+  onRefused?: (tenantId: string, kind: RefusalKind) => void;
+};
 
 export class Admission {
   readonly #config: Config;
   readonly #limiter: RateLimiter;
   readonly #meter: UsageMeter;
   readonly #clock: () => number;
+  readonly #tools: ReadonlyMap<string, CatalogueTool>;
+  readonly #cpu: CpuBudget | undefined;
   readonly #gate: ConcurrencyGate;
+  readonly #streams = new ConcurrencyGate(0);
+  readonly #denials: Denials;
+  readonly #onRefused: (tenantId: string, kind: RefusalKind) => void;
 
-  readonly #onRefused: (tenantId: string, kind: "rate_limited" | "quota_exceeded" | "concurrency_limited") => void;
-
-  constructor(options: { config: Config; limiter: RateLimiter; meter: UsageMeter; clock: () => number; onRefused?: (tenantId: string, kind: "rate_limited" | "quota_exceeded" | "concurrency_limited") => void }) {
-    this.#onRefused = options.onRefused ?? (() => undefined);
+  constructor(options: AdmissionOptions) {
     this.#config = options.config;
     this.#limiter = options.limiter;
     this.#meter = options.meter;
     this.#clock = options.clock;
-    this.#gate = new ConcurrencyGate(options.config.limits.concurrency_wait_ms);
+    this.#tools = options.tools;
+    this.#cpu = options.cpu;
+    this.#onRefused = options.onRefused ?? (() => undefined);
+    this.#gate = new ConcurrencyGate(options.config.limits.concurrency_wait_ms, options.timers);
+    this.#denials = new Denials(options.config.limits.error_code);
   }
 
-  /** Units a request costs. */
+  /** Units a request costs from the call budget (0: it is a discovery call, costing one discovery unit). */
   weightOf(method: string | null, tool: string | null): number {
     const { limits } = this.#config;
     if (method === "tools/call" && tool !== null && Object.hasOwn(limits.tool_weights, tool)) return limits.tool_weights[tool]!;
@@ -43,87 +94,119 @@ export class Admission {
     return limits.default_weight;
   }
 
+  /** Which window a request spends from, and how many units. */
+  costOf(method: string | null, tool: string | null): { budget: Budget; units: number } {
+    const weight = this.weightOf(method, tool);
+    return weight > 0 ? { budget: "rate_limit_per_minute", units: weight } : { budget: "discovery_per_minute", units: 1 };
+  }
+
   inFlight(tenantId: string): number {
     return this.#gate.inFlight(tenantId);
+  }
+
+  openStreams(tenantId: string): number {
+    return this.#streams.inFlight(tenantId);
   }
 
   /** Effective plans, per tenant row object (the authenticator reuses a row for up to a second). */
   readonly #plans = new WeakMap<TenantRow, Plan>();
 
+  #planOf(tenant: TenantRow): Plan {
+    let plan = this.#plans.get(tenant);
+    if (!plan) this.#plans.set(tenant, (plan = effectivePlan(this.#config, tenant)));
+    return plan;
+  }
+
   /**
    * Decides on one request. The common case (slot free, counts in memory, in-process limiter) runs without
    * awaiting anything: this is on every request's path.
    */
-  async admit({ tenant, method, tool }: AdmissionRequest): Promise<Admitted | Denied> {
-    let plan = this.#plans.get(tenant);
-    if (!plan) this.#plans.set(tenant, (plan = effectivePlan(this.#config, tenant)));
+  async admit(request: AdmissionRequest): Promise<Admitted | Denied> {
+    const { tenant, method, tool } = request;
+    const plan = this.#planOf(tenant);
     // The slot comes first, so a request refused for concurrency never spends rate-limit units.
     const release = this.#gate.tryAcquire(tenant.id, plan.max_concurrency) ?? (await this.#gate.acquire(tenant.id, plan.max_concurrency));
-    if (!release) {
-      this.#onRefused(tenant.id, "concurrency_limited");
-      return this.#deny(429, `Too many concurrent requests: tenant ${tenant.id} may have ${plan.max_concurrency} in flight; retry after 1 s`, { limit: plan.max_concurrency, concurrency: true, retryAfterSeconds: 1 }, { "retry-after": "1" });
-    }
-    const refused = (denied: Denied) => {
+    if (!release) return this.#refuse(tenant.id, "concurrency_limited", this.#denials.concurrency(tenant.id, plan.max_concurrency));
+    let endStream: (() => void) | undefined;
+    const refused = (kind: RefusalKind | null, denied: Denied) => {
       release();
-      return denied;
+      endStream?.();
+      return kind === null ? denied : this.#refuse(tenant.id, kind, denied);
     };
+    if (method !== null && streamMethods.has(method)) {
+      endStream = this.#streams.tryAcquire(tenant.id, plan.max_streams) ?? undefined;
+      if (!endStream) return refused("streams_limited", this.#denials.streams(tenant.id, plan.max_streams));
+    }
     const { limits } = this.#config;
 
-    if (method === "tools/call") {
+    if (this.#cpu) {
+      const cpu = this.#cpu.check(tenant.id, plan.cpu_ms_per_minute);
+      if (!cpu.ok) return refused("cpu_limited", this.#denials.cpu(tenant.id, plan.cpu_ms_per_minute, cpu.usedMs, this.#cpu.windowMs, cpu.retryAfterMs));
+    }
+
+    const billed = method === "tools/call" ? this.#reachesTool(request) : null;
+    if (billed === "billed") {
       const month = this.#meter.currentMonth();
       const used = this.#meter.knownMonthToDate(tenant.id, events.toolCalls, month) ?? (await this.#meter.monthToDate(tenant.id, events.toolCalls, month));
       if (used >= plan.monthly_tool_calls) {
         this.#meter.add(tenant.id, events.quotaExceeded);
-        this.#onRefused(tenant.id, "quota_exceeded");
         const resets = nextMonthStart(month);
-        const retryAfter = Math.max(1, Math.ceil((resets.getTime() - this.#clock()) / 1000));
-        return refused(
-          this.#deny(
-            429,
-            `Monthly tool-call quota reached: ${used} of ${plan.monthly_tool_calls} calls used in ${month}; it resets at ${resets.toISOString()}`,
-            { quota: "monthly_tool_calls", limit: plan.monthly_tool_calls, used, resets_at: resets.toISOString(), retryAfterSeconds: retryAfter },
-            { "retry-after": String(retryAfter) },
-          ),
-        );
+        return refused("quota_exceeded", this.#denials.quota(month, used, plan.monthly_tool_calls, resets, resets.getTime() - this.#clock()));
       }
     }
 
-    const weight = this.weightOf(method, tool);
-    const key = `t:${tenant.id}`;
-    const decision =
-      this.#limiter instanceof InProcessRateLimiter
-        ? this.#limiter.consumeNow(key, plan.rate_limit_per_minute, limits.window_ms, weight)
-        : await this.#limiter.consume(key, plan.rate_limit_per_minute, limits.window_ms, weight);
-    const headers = rateLimitHeaders(decision, limits.window_ms);
-    if (!decision.admitted) {
-      if (decision.unavailable) return refused({ ...this.#deny(503, "Rate limiter unavailable; retry shortly", { retryAfterSeconds: 1 }, { "retry-after": "1" }) });
-      this.#meter.add(tenant.id, events.rateLimited);
-      this.#onRefused(tenant.id, "rate_limited");
-      const never = !Number.isFinite(decision.retryAfterMs);
-      const retryAfter = never ? null : Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
-      const message = never
-        ? `This request costs ${weight} units, more than the tenant's whole limit of ${decision.limit} per ${limits.window_ms / 1000} s`
-        : `Rate limit exceeded: ${decision.limit} units per ${limits.window_ms / 1000} s for tenant ${tenant.id}; retry after ${retryAfter} s`;
-      return refused(
-        this.#deny(429, message, { limit: decision.limit, windowSeconds: limits.window_ms / 1000, retryAfterSeconds: retryAfter }, retryAfter === null ? headers : { ...headers, "retry-after": String(retryAfter) }),
-      );
+    const { budget, units } = this.costOf(method, tool);
+    const decided = this.#consume(tenant.id, plan, budget, units);
+    const window = decided instanceof Promise ? await decided : decided;
+    const headers = rateLimitHeaders(window, limits.window_ms, policyNames[budget]);
+    if (!window.admitted) {
+      const denied = this.#denials.window(tenant.id, budget, window, units, limits.window_ms, headers);
+      // A shared limiter that could not decide (503) is not the tenant's refusal: not counted.
+      if (window.unavailable) return refused(null, denied);
+      if (budget === "rate_limit_per_minute") this.#meter.add(tenant.id, events.rateLimited);
+      return refused(budget === "rate_limit_per_minute" ? "rate_limited" : "discovery_limited", denied);
     }
-    if (method === "tools/call") {
+    if (billed === "billed") {
       this.#meter.add(tenant.id, events.toolCalls);
-      if (tool) this.#meter.add(tenant.id, events.tool(tool));
+      this.#meter.add(tenant.id, events.tool(tool!));
+    } else if (billed !== null) {
+      this.#onRefused(tenant.id, billed);
     }
-    return { ok: true, plan, headers, release };
+    return { ok: true, plan, headers, release, ...(endStream ? { endStream } : {}) };
   }
 
-  #deny(status: number, message: string, data: Record<string, unknown>, headers: Record<string, string>): Denied {
-    return { ok: false, status, code: this.#config.limits.error_code, message, data, headers };
+  /**
+   * A request refused before admission (403 for a missing scope or a suspended tenant) still costs what it
+   * would have cost if admitted. While the window has room this returns null and the caller answers with
+   * its own refusal; once it is spent, the 429 to send instead, so a client hammering a refusal is slowed
+   * like any other.
+   */
+  async chargeRefusal(tenant: Pick<TenantRow, "id" | "plan" | "overrides">, method: string | null, tool: string | null): Promise<Denied | null> {
+    const plan = effectivePlan(this.#config, tenant);
+    const { budget, units } = this.costOf(method, tool);
+    const window = await this.#consume(tenant.id, plan, budget, units);
+    if (window.admitted || window.unavailable) return null;
+    const kind = budget === "rate_limit_per_minute" ? "rate_limited" : "discovery_limited";
+    return this.#refuse(tenant.id, kind, this.#denials.window(tenant.id, budget, window, units, this.#config.limits.window_ms, rateLimitHeaders(window, this.#config.limits.window_ms, policyNames[budget])));
   }
-}
 
-/** IETF RateLimit-Policy / RateLimit fields (draft-ietf-httpapi-ratelimit-headers). */
-export function rateLimitHeaders(decision: Decision, windowMs: number): Record<string, string> {
-  return {
-    "ratelimit-policy": `"${policyName}";q=${decision.limit};w=${Math.round(windowMs / 1000)}`,
-    ratelimit: `"${policyName}";r=${decision.remaining};t=${Math.ceil(decision.resetMs / 1000)}`,
-  };
+  #consume(tenantId: string, plan: Plan, budget: Budget, units: number) {
+    const key = budget === "rate_limit_per_minute" ? `t:${tenantId}` : `d:${tenantId}`;
+    const limit = plan[budget];
+    const windowMs = this.#config.limits.window_ms;
+    return this.#limiter instanceof InProcessRateLimiter ? this.#limiter.consumeNow(key, limit, windowMs, units) : this.#limiter.consume(key, limit, windowMs, units);
+  }
+
+  /** Whether a tools/call will reach a catalogue tool (billed), or why not. */
+  #reachesTool({ tool, args, scopes }: AdmissionRequest): "billed" | "unknown_tool" | "invalid_arguments" {
+    const known = tool === null ? undefined : this.#tools.get(tool);
+    if (!known || (scopes !== undefined && !scopes.includes(known.scope))) return "unknown_tool";
+    // The SDK validates `arguments ?? {}` against the same schema before calling the tool.
+    return known.input.safeParse(args ?? {}).success ? "billed" : "invalid_arguments";
+  }
+
+  #refuse(tenantId: string, kind: RefusalKind, denied: Denied): Denied {
+    this.#onRefused(tenantId, kind);
+    return denied;
+  }
 }

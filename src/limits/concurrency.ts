@@ -1,11 +1,16 @@
 /** Per-tenant cap on requests in flight; excess requests wait up to `waitMs` for a slot, then are refused. */
+import { realTimers, type Timers } from "./monotonic-clock.ts";
+
 export class ConcurrencyGate {
   readonly #waitMs: number;
+  readonly #timers: Timers;
   readonly #inFlight = new Map<string, number>();
   readonly #waiters = new Map<string, (() => void)[]>();
 
-  constructor(waitMs: number) {
+  /** `timers` run the wait on the monotonic clock (injectable for tests). */
+  constructor(waitMs: number, timers: Timers = realTimers) {
     this.#waitMs = waitMs;
+    this.#timers = timers;
   }
 
   inFlight(key: string): number {
@@ -31,7 +36,10 @@ export class ConcurrencyGate {
       const left = this.inFlight(key) - 1;
       if (left === 0) this.#inFlight.delete(key);
       else this.#inFlight.set(key, left);
-      this.#waiters.get(key)?.shift()?.();
+      const queue = this.#waiters.get(key);
+      const next = queue?.shift();
+      if (queue?.length === 0) this.#waiters.delete(key);
+      next?.();
     };
   }
 
@@ -40,15 +48,15 @@ export class ConcurrencyGate {
       const queue = this.#waiters.get(key) ?? [];
       this.#waiters.set(key, queue);
       const wake = () => {
-        clearTimeout(timer);
+        cancel();
         resolve(true);
       };
-      const timer = setTimeout(() => {
+      const cancel = this.#timers.after(this.#waitMs, () => {
         const i = queue.indexOf(wake);
         if (i >= 0) queue.splice(i, 1);
         if (queue.length === 0) this.#waiters.delete(key);
         resolve(false);
-      }, this.#waitMs);
+      });
       queue.push(wake);
     });
   }

@@ -1,6 +1,7 @@
 /** Rate limiters keyed by tenant (or client address): in-process by default, Redis when instances share limits. */
 import type { Decision } from "./sliding-window.ts";
 import { SlidingWindow } from "./sliding-window.ts";
+import { monotonicNow, type MonotonicClock } from "./monotonic-clock.ts";
 
 export type { Decision };
 
@@ -13,10 +14,11 @@ export interface RateLimiter {
 /** Exact sliding windows in this process; idle keys are dropped so they cost nothing. */
 export class InProcessRateLimiter implements RateLimiter {
   readonly #windows = new Map<string, SlidingWindow>();
-  readonly #clock: () => number;
+  readonly #clock: MonotonicClock;
   readonly #sweeper: ReturnType<typeof setInterval>;
 
-  constructor(clock: () => number = Date.now, sweepEveryMs = 60_000) {
+  /** `clock` must be monotonic: on a wall clock, a step forward empties every window and a step back freezes them. */
+  constructor(clock: MonotonicClock = monotonicNow, sweepEveryMs = 60_000) {
     this.#clock = clock;
     this.#sweeper = setInterval(() => this.sweep(), sweepEveryMs);
     this.#sweeper.unref?.();

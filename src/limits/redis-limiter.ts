@@ -6,6 +6,7 @@
  */
 import { RedisClient } from "bun";
 import type { Logger } from "../log.ts";
+import { monotonicNow } from "./monotonic-clock.ts";
 import type { Decision, RateLimiter } from "./rate-limiter.ts";
 
 // KEYS[1] key; ARGV window ms, limit, weight, nonce. Returns {admitted, remaining, retry_ms, reset_ms}.
@@ -52,11 +53,12 @@ export class RedisRateLimiter implements RateLimiter {
   }
 
   async consume(key: string, limit: number, windowMs: number, weight: number): Promise<Decision> {
-    if (Date.now() < this.#downUntil) return this.#fallback(limit, windowMs);
+    // The breaker runs on the monotonic clock: a wall-clock step must not hold it open.
+    if (monotonicNow() < this.#downUntil) return this.#fallback(limit, windowMs);
     try {
       return await this.#withTimeout(this.#run(key, limit, windowMs, weight));
     } catch (error) {
-      this.#downUntil = Date.now() + 1_000;
+      this.#downUntil = monotonicNow() + 1_000;
       this.#o.log.warn("redis rate limiter unavailable", { error: error instanceof Error ? error.message : String(error), failure_mode: this.#o.failureMode });
       return this.#fallback(limit, windowMs);
     }

@@ -57,7 +57,7 @@ export class SlidingWindow {
 
   /** Decides on `weight` units at time `now` (which must not go backwards) and records them when admitted. */
   consume(now: number, weight = 1): Decision {
-    // The wall clock may step back (NTP); the buffer must stay in time order.
+    // Callers pass a monotonic clock; should a time still go backwards, the buffer must stay in time order.
     now = Math.max(now, this.newest);
     if (weight > this.limit) return { admitted: false, limit: this.limit, remaining: 0, retryAfterMs: Number.POSITIVE_INFINITY, resetMs: this.windowMs };
     // Admitting needs the oldest (size + weight - limit) remembered units to be out of the window.

@@ -42,7 +42,7 @@ export async function serveStdioSession(runtime: Runtime, credential: StdioCrede
     process.stdin.once("close", resolve);
   });
   const stdio = new StdioServerTransport();
-  const transport = runtime.config.limits.enabled ? new AdmittingTransport(stdio, limits.admission, () => auth.tenant) : stdio;
+  const transport = runtime.config.limits.enabled ? new AdmittingTransport(stdio, limits.admission, () => auth.tenant, auth.principal.scopes) : stdio;
   const handle = serveStdio(() => buildServer(catalogue, () => ctx, ctx.principal.scopes), { transport, onerror: (error) => log.warn("stdio transport error", { error: error.message }) });
   await closed;
   await handle.close();

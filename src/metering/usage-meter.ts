@@ -1,8 +1,11 @@
 /**
  * UsageMeter: counts events per tenant, month and type in memory and writes them to the control plane in
- * batches (every metering.flush_interval_ms and at shutdown). A crash loses at most one interval.
+ * batches (every metering.flush_interval_ms and at shutdown). A crash loses at most one interval. The month
+ * comes from the wall clock; the flush interval and the flush lag run on the monotonic clock, so a wall-clock
+ * step neither stops flushing nor makes the lag figure jump.
  */
 import { and, eq, sql } from "drizzle-orm";
+import { monotonicNow, realTimers, type MonotonicClock, type Timers } from "../limits/monotonic-clock.ts";
 import type { ControlDatabase } from "../store/control/db.ts";
 import { usage } from "../store/control/schema.ts";
 
@@ -30,24 +33,42 @@ const sep = "\u0000";
 export class UsageMeter {
   readonly #control: ControlDatabase;
   readonly #clock: () => number;
+  readonly #monotonic: MonotonicClock;
+  readonly #timers: Timers;
   /** Counts not yet written. */
   #pending = new Map<string, number>();
   /** Month-to-date totals (written + pending) of the events quotas need, loaded on first use. */
   readonly #totals = new Map<string, number>();
   #flushing: Promise<void> | undefined;
-  #timer: ReturnType<typeof setInterval> | undefined;
-  /** Time of the last successful flush, for the flush-lag figure. */
+  #stopTimer: (() => void) | undefined;
+  /** Wall-clock time of the last successful flush (0: none yet); for people, see flushLagMs for the lag. */
   lastFlushAt = 0;
+  /** Monotonic time of the last successful flush. */
+  #lastFlushMono: number | undefined;
 
-  constructor(options: { control: ControlDatabase; clock: () => number }) {
+  /** `clock` is the wall clock (months); `monotonic` and `timers` drive the flush interval and its lag. */
+  constructor(options: { control: ControlDatabase; clock: () => number; monotonic?: MonotonicClock; timers?: Timers }) {
     this.#control = options.control;
     this.#clock = options.clock;
+    this.#monotonic = options.monotonic ?? monotonicNow;
+    this.#timers = options.timers ?? realTimers;
   }
 
   /** Starts periodic flushing. */
   start(intervalMs: number, onError: (error: unknown) => void): void {
+    this.#flushed();
+    this.#stopTimer?.();
+    this.#stopTimer = this.#timers.every(intervalMs, () => void this.flush().catch(onError));
+  }
+
+  /** Milliseconds since usage was last written (monotonic), or null before the first flush or start. */
+  flushLagMs(): number | null {
+    return this.#lastFlushMono === undefined ? null : this.#monotonic() - this.#lastFlushMono;
+  }
+
+  #flushed(): void {
     this.lastFlushAt = this.#clock();
-    this.#timer = setInterval(() => this.flush().catch(onError), intervalMs);
+    this.#lastFlushMono = this.#monotonic();
   }
 
   #month = { from: 0, to: 0, name: "" };
@@ -98,7 +119,7 @@ export class UsageMeter {
 
   async #flushOnce(): Promise<void> {
     if (this.#pending.size === 0) {
-      this.lastFlushAt = this.#clock();
+      this.#flushed();
       return;
     }
     const batch = this.#pending;
@@ -113,7 +134,7 @@ export class UsageMeter {
     });
     try {
       await db.batch(statements as [(typeof statements)[number], ...typeof statements]);
-      this.lastFlushAt = this.#clock();
+      this.#flushed();
     } catch (error) {
       for (const [key, count] of batch) this.#pending.set(key, (this.#pending.get(key) ?? 0) + count);
       throw error;
@@ -122,7 +143,8 @@ export class UsageMeter {
 
   /** Stops the timer and writes everything. */
   async stop(): Promise<void> {
-    clearInterval(this.#timer);
+    this.#stopTimer?.();
+    this.#stopTimer = undefined;
     await this.flush();
   }
 

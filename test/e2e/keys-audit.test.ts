@@ -92,8 +92,9 @@ describe("audit log", () => {
     expect(byAction("key.rotated")).toMatchObject({ target: added.key_id, details: { new_key: rotated.id } });
     expect(byAction("document.deleted")).toMatchObject({ actor: `key:${added.key_id}`, target: doc, client: "127.0.0.1", outcome: "success" });
     expect(byAction("authz.denied")).toMatchObject({ actor: `key:${reader.id}`, target: "create_document", outcome: "denied", details: { required_scope: "documents:write" } });
-    // create + delete + one list used the 3 units; the next three calls were refused, aggregated into one entry
-    expect(byAction("limits.rate_limited")).toMatchObject({ actor: "server", outcome: "denied", details: { count: 3 } });
+    // create + delete + the scope-denied create (a refusal costs what the call would have) used the 3 units;
+    // the next four calls were refused, aggregated into one entry
+    expect(byAction("limits.rate_limited")).toMatchObject({ actor: "server", outcome: "denied", details: { count: 4 } });
     expect(byAction("tenant.created").time).toMatch(/Z$/);
     const failures = (mt("audit", "show", "--json").json().entries as any[]).filter((e) => e.action === "auth.failed");
     expect(failures.length).toBeGreaterThanOrEqual(1);

@@ -56,12 +56,12 @@ describe("rate limits", () => {
     expect(typeof body.id).toBe("number");
     expect(body.error.code).toBe(-32010);
     expect(body.error.message).toBe(`Rate limit exceeded: 100 units per 60 s for tenant noisy; retry after ${retryAfter} s`);
-    expect(body.error.data).toEqual({ limit: 100, windowSeconds: 60, retryAfterSeconds: retryAfter });
+    expect(body.error.data).toEqual({ budget: "rate_limit_per_minute", limit: 100, windowSeconds: 60, retryAfterSeconds: retryAfter });
     expect(denied.headers.get("ratelimit-policy")).toBe('"tenant";q=100;w=60');
     expect(denied.headers.get("ratelimit")).toMatch(/^"tenant";r=0;t=\d+$/);
   });
 
-  test("admitted responses carry the RateLimit headers; list calls are free", async () => {
+  test("admitted responses carry the RateLimit headers; list calls spend their own discovery budget, not tool calls", async () => {
     const before = await call(server, quiet, "list_documents", {});
     expect(before.status).toBe(200);
     expect(before.headers.get("ratelimit-policy")).toBe('"tenant";q=1000;w=60');
@@ -70,8 +70,11 @@ describe("rate limits", () => {
     for (let i = 0; i < 5; i++) {
       const list = await fetch(server.url, { method: "POST", headers: { ...headers, authorization: `Bearer ${quiet}` }, body: JSON.stringify(body) });
       expect(list.status).toBe(200);
-      expect(list.headers.get("ratelimit")).toContain(`r=${remaining};`);
+      expect(list.headers.get("ratelimit-policy")).toBe('"discovery";q=6000;w=60');
+      expect(list.headers.get("ratelimit")).toMatch(new RegExp(`^"discovery";r=${5999 - i};t=\\d+$`));
     }
+    const after = await call(server, quiet, "list_documents", {});
+    expect(after.headers.get("ratelimit")).toContain(`r=${remaining - 1};`);
     // the throttled tenant can still list its tools
     const noisyList = await fetch(server.url, { method: "POST", headers: { ...headers, authorization: `Bearer ${noisy}` }, body: JSON.stringify(body) });
     expect(noisyList.status).toBe(200);
@@ -146,10 +149,11 @@ describe("metering", () => {
     expect(badMonth.content[0].text).toContain("month must be YYYY-MM");
     expect(await server.stop("SIGTERM")).toBe(0);
     const usage = mt("usage", "--tenant", "metered", "--format", "json").json();
-    expect(usage.tenants[0]).toMatchObject({ tenant: "metered", tool_calls: 14, documents_created: 4, searches: 3 });
+    // The call with an invalid month never reached the tool: not billed.
+    expect(usage.tenants[0]).toMatchObject({ tenant: "metered", tool_calls: 13, documents_created: 4, searches: 3 });
     const csv = mt("usage", "--format", "csv").stdout.split("\n");
     expect(csv[0]).toBe("tenant,month,tool_calls,documents_created,searches,rate_limited,quota_exceeded,estimated_cost,currency");
-    expect(csv.find((line) => line.startsWith("metered,"))).toMatch(/^metered,\d{4}-\d{2},14,4,3,0,0,0\.069,USD$/);
+    expect(csv.find((line) => line.startsWith("metered,"))).toMatch(/^metered,\d{4}-\d{2},13,4,3,0,0,0\.068,USD$/);
     expect(mt("usage", "--month", "11-2026").stderr).toContain("--month \"11-2026\" must be YYYY-MM");
   });
 

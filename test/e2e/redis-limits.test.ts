@@ -37,7 +37,7 @@ function call(server: ServerProcess, key: string, id: number) {
 function configFile(name: string, failureMode: "open" | "closed"): string {
   const path = join(dir, name);
   // Generous: on a loaded 2-core machine a 200 ms budget expires and fail-open admits one call too many.
-  writeFileSync(path, `[limits]\nredis_url = "redis://127.0.0.1:${redisPort}"\nredis_timeout_ms = 2000\nfailure_mode = "${failureMode}"\n`);
+  writeFileSync(path, `[limits]\nredis_url = "redis://127.0.0.1:${redisPort}"\nredis_timeout_ms = 2000\nconcurrency_wait_ms = 0\nfailure_mode = "${failureMode}"\n`);
   return path;
 }
 

@@ -3,7 +3,7 @@
  * WWW-Authenticate, 403 for a suspended tenant, 429 for an (address, key id) that failed too often. Every
  * refusal closes the connection, so a stranger's body is never read.
  */
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { Authenticator } from "../../auth/authenticate.ts";
 import { looksLikeApiKey } from "../../auth/api-key.ts";
 import { AppError } from "../../errors.ts";
@@ -21,9 +21,11 @@ export type AuthenticateOptions = {
   failures: AuthFailureLimiter;
   challenges: Challenges;
   audit: AuditLog;
+  /** Charges a suspended tenant's refused request to its windows; returns the 429 to send once they are spent. */
+  chargeRefused?: (c: Context<AppEnv>, tenant: { id: string; plan: string; overrides: Record<string, number> }) => Promise<Response | null>;
 };
 
-export function authenticate({ authenticator, failures, challenges, audit }: AuthenticateOptions): MiddlewareHandler<AppEnv> {
+export function authenticate({ authenticator, failures, challenges, audit, chargeRefused }: AuthenticateOptions): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const address = c.get("client")();
     const header = c.req.header("authorization");
@@ -53,7 +55,11 @@ export function authenticate({ authenticator, failures, challenges, audit }: Aut
     try {
       c.set("auth", await authenticator.authenticate(credential));
     } catch (error) {
-      if (error instanceof AppError && error.code === "tenant_suspended") return rpcErrorResponse(403, rpcCodes.forbidden, error.message, { headers: close });
+      if (error instanceof AppError && error.code === "tenant_suspended") {
+        const tenant = error.details?.tenant as { id: string; plan: string; overrides: Record<string, number> } | undefined;
+        const limited = tenant && chargeRefused ? await chargeRefused(c, tenant) : null;
+        return limited ?? rpcErrorResponse(403, rpcCodes.forbidden, error.message, { headers: close });
+      }
       if (error instanceof AppError && error.code === "unauthorized") return refuse(error.message, true);
       throw error;
     }

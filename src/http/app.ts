@@ -52,9 +52,8 @@ export function createApp({ runtime, log, readiness, authenticator, limits, stat
     authorize(toolScopes, challenge, (c, scope) => {
       const { principal, tenant } = c.get("auth");
       const rpc = c.get("rpc");
-      void runtime.audit
-        .appendThrottled(`authz:${principal.subject}`, 60_000, { actor: actorOf(principal), tenantId: tenant.id, action: "authz.denied", target: rpc.tool ?? rpc.method, outcome: "denied", client: c.get("client")(), details: { required_scope: scope } })
-        ?.catch(() => undefined);
+      // Never silent: a failed write is logged at error level and counted (runtime.audit.failures).
+      runtime.audit.recordThrottled(`authz:${principal.subject}`, 60_000, { actor: actorOf(principal), tenantId: tenant.id, action: "authz.denied", target: rpc.tool ?? rpc.method, outcome: "denied", client: c.get("client")(), details: { required_scope: scope } });
     }),
   );
   if (config.limits.enabled) app.use("/mcp", admit(limits.admission));

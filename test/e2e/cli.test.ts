@@ -197,7 +197,7 @@ describe("mcp-mt CLI (compiled binary, empty directory)", () => {
     writeFileSync(join(dir, "bad.toml"), "[server]\nport = \"eighty\"\n");
     const wrongType = mt("tenant", "add", "gamma", "--config", "bad.toml");
     expect(wrongType.code).toBe(1);
-    expect(wrongType.stderr).toContain(`${join(dir, "bad.toml")}:2:1: server.port: Invalid input: expected number, received string`);
+    expect(wrongType.stderr).toContain(`${join(dir, "bad.toml")}:2:1: server.port must be a number, not text`);
     writeFileSync(join(dir, "broken.toml"), "[server\nport = 1\n");
     const syntax = mt("config", "check", "--config", "broken.toml");
     expect(syntax.code).toBe(1);

@@ -1,6 +1,7 @@
 /** Tenant lifecycle: add (database file + first key), list, show, suspend, resume, change plan, remove. */
 import { count, eq, inArray, sql } from "drizzle-orm";
 import { existsSync, statSync } from "node:fs";
+import { dirname } from "node:path";
 import type { AuditLog } from "../audit/audit-log.ts";
 import type { KeyService, CreatedKey, KeyInfo } from "../auth/keys.ts";
 import type { Config, Plan } from "../config/schema.ts";
@@ -12,6 +13,7 @@ import { unlimited } from "../store/tenant/documents.ts";
 import type { TenantRegistry } from "./registry.ts";
 import { KeyVault } from "./key-vault.ts";
 import { assertTenantId } from "./tenant-id.ts";
+import { TenantFileTemplate } from "./tenant-template.ts";
 
 export type TenantInfo = {
   id: string;
@@ -107,6 +109,7 @@ export class TenantService {
     const created: { tenant: TenantInfo; key: CreatedKey }[] = [];
     const files: string[] = [];
     const rows: string[] = [];
+    let template: TenantFileTemplate | undefined;
     try {
       for (let start = 0; start < checked.length; start += bulkBatch) {
         const batch = checked.slice(start, start + bulkBatch);
@@ -117,8 +120,16 @@ export class TenantService {
             return { ...t, dataKey, wrappedKey: dataKey ? await this.#o.vault!.wrap(dataKey, t.id) : null, ...this.#o.keys.prepare(t.id, { label: "default" }) };
           }),
         );
-        for (let i = 0; i < prepared.length; i += bulkFileConcurrency) {
-          const group = prepared.slice(i, i + bulkFileConcurrency);
+        // Plaintext files are copies of one migrated template; encrypted ones (a key each) go through the registry.
+        template ??= prepared.some((t) => !t.dataKey) ? await TenantFileTemplate.create(dirname(this.#o.registry.pathOf(prepared[0]!.id)), { synchronous: this.#o.config.tenancy.synchronous, busyTimeoutMs: this.#o.config.tenancy.busy_timeout_ms }) : undefined;
+        for (const t of prepared.filter((t) => !t.dataKey)) {
+          template!.copyTo(this.#o.registry.pathOf(t.id));
+          files.push(t.id);
+        }
+        template?.flush();
+        const encrypted = prepared.filter((t) => t.dataKey);
+        for (let i = 0; i < encrypted.length; i += bulkFileConcurrency) {
+          const group = encrypted.slice(i, i + bulkFileConcurrency);
           const results = await Promise.allSettled(group.map((t) => this.#o.registry.create(t.id, t.dataKey)));
           results.forEach((r, j) => r.status === "fulfilled" && files.push(group[j]!.id));
           const failed = results.findIndex((r) => r.status === "rejected");
@@ -144,6 +155,8 @@ export class TenantService {
       }
       for (const id of files) await this.#o.registry.remove(id).catch(() => undefined);
       throw error instanceof AppError ? new AppError(error.code, `${error.message}; nothing was created`) : error;
+    } finally {
+      template?.dispose();
     }
     await this.#o.audit.appendMany(
       created.map(({ tenant, key }) => ({ actor: this.#o.actor, tenantId: tenant.id, action: "tenant.created", target: tenant.id, details: { plan: tenant.plan, name: tenant.name, first_key: key.id, encrypted: tenant.encrypted, bulk: true } })),

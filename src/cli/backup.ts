@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 import { adminClient } from "../admin/client.ts";
 import { AppError, invalidInput } from "../errors.ts";
 import { openVault, sqliteOptions } from "../runtime.ts";
-import { verifyBackup } from "../tenancy/backups.ts";
+import { readManifest, verifyBackup } from "../tenancy/backups.ts";
 import { runningServer } from "../tenancy/server-lock.ts";
 import { assertTenantId } from "../tenancy/tenant-id.ts";
 import { configFrom, str, withRuntime } from "./context.ts";
@@ -51,6 +51,8 @@ export const restore: Handler = async (ctx) => {
   if (tenant !== undefined) assertTenantId(tenant);
   const loaded = configFrom(ctx);
   const dir = resolve(ctx.positionals[0]!);
+  // Not a backup: say so before anything (a data directory included) is created.
+  readManifest(dir);
   // With a server running, only it may replace its open files: go through its admin API.
   const client = adminClient(loaded.config);
   if (client) {

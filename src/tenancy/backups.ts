@@ -331,7 +331,7 @@ function writePepperFile(path: string, pepper: string): void {
 const manifestPath = /^(control\.db|tenants\/([a-z0-9][a-z0-9-]{0,62})\.db)$/;
 
 /** Reads and checks a manifest: every path it names must stay inside the backup and match its tenant. */
-function readManifest(dir: string): BackupManifest {
+export function readManifest(dir: string): BackupManifest {
   let manifest: BackupManifest;
   try {
     manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8"));

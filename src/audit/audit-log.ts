@@ -85,7 +85,8 @@ export class AuditLog {
       tenant: event.tenantId ?? null,
       actor: event.actor,
       outcome: event.outcome ?? "success",
-      error: error instanceof Error ? error.message : String(error),
+      // drizzle's message is the failed SQL; the database's reason is in the cause.
+      error: describeError(error),
       audit_write_failures: this.#failures,
     });
   }
@@ -217,6 +218,12 @@ export class AuditLog {
       after = rows.at(-1)!.seq;
     }
   }
+}
+
+function describeError(error: unknown): string {
+  const message = error instanceof Error ? error.message.split("\n")[0]! : String(error);
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : undefined;
+  return cause ? `${cause} (${message})` : message;
 }
 
 function describe(row: AuditRow): AuditEntry {

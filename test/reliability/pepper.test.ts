@@ -4,7 +4,7 @@
  * carries it for disaster recovery; `pepper reset` is the repair when it is lost for good.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, cpSync, existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { binaryInEmptyDir, cleanEnv, run } from "../helpers/binary.ts";
 import { v2Stdio } from "../helpers/clients.ts";

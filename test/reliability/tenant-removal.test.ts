@@ -13,7 +13,7 @@ import { cleanupTempDirs } from "../helpers/tmp.ts";
 afterAll(cleanupTempDirs);
 
 /** Control-plane rows that mention the tenant, per table. */
-function traces(dir: string, id: string): Record<string, number> {
+function traces(dir: string, id: string): { tenants: number; api_keys: number; usage: number; audit_log: number } {
   const db = new Database(join(dir, "data", "control.db"), { readonly: true });
   try {
     const n = (sql: string) => (db.query(sql).get(id) as { n: number }).n;

@@ -184,8 +184,13 @@ describe("mcp-mt CLI (compiled binary, empty directory)", () => {
     const withEnv = run(bin, ["config", "check", "--json"], { cwd: dir, env: { MCP_MT_SERVER_PORT: "7777" } }).json();
     expect(withEnv.config.server.port).toBe(7777);
     expect(withEnv.env_overrides).toEqual(["MCP_MT_SERVER_PORT"]);
-    const other = mt("tenant", "list", "--data-dir", "elsewhere", "--json").json();
-    expect(other.tenants).toEqual([]);
+    // A data directory that does not exist is named, not silently created (a typo must not look like "no tenants").
+    const missing = mt("tenant", "list", "--data-dir", "elsewhere", "--json");
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(`no mcp-mt data in ${join(dir, "elsewhere")}`);
+    expect(existsSync(join(dir, "elsewhere"))).toBe(false);
+    expect(mt("tenant", "add", "other", "--data-dir", "elsewhere").code).toBe(0);
+    expect(mt("tenant", "list", "--data-dir", "elsewhere", "--json").json().tenants.map((t: { id: string }) => t.id)).toEqual(["other"]);
     expect(existsSync(join(dir, "elsewhere", "control.db"))).toBe(true);
     const text = mt("config", "check");
     expect(text.stdout).toContain("Encryption at rest: off");

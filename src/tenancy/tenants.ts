@@ -154,7 +154,8 @@ export class TenantService {
         await this.#o.control.db.batch([this.#o.control.db.delete(apiKeys).where(inArray(apiKeys.tenantId, ids)), this.#o.control.db.delete(tenants).where(inArray(tenants.id, ids))]);
       }
       for (const id of files) await this.#o.registry.remove(id).catch(() => undefined);
-      throw error instanceof AppError ? new AppError(error.code, `${error.message}; nothing was created`) : error;
+      if (error instanceof AppError) throw new AppError(error.code, `${error.message}; nothing was created`);
+      throw new AppError("internal", `bulk provisioning failed: ${error instanceof Error ? error.message : String(error)}; nothing was created`, { cause: error });
     } finally {
       template?.dispose();
     }

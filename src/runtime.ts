@@ -1,6 +1,8 @@
 /** Wires the services every entry point shares (CLI, HTTP server, stdio) from a loaded config. */
 import { eq } from "drizzle-orm";
+import { existsSync } from "node:fs";
 import { userInfo } from "node:os";
+import { join } from "node:path";
 import { readSecretFile } from "./config/secret-file.ts";
 import { AppError } from "./errors.ts";
 import { tenants } from "./store/control/schema.ts";
@@ -9,7 +11,7 @@ import { EncryptionService } from "./tenancy/encryption.ts";
 import { KeyVault } from "./tenancy/key-vault.ts";
 import { AuditLog } from "./audit/audit-log.ts";
 import { KeyService } from "./auth/keys.ts";
-import { resolvePepper } from "./auth/pepper.ts";
+import { checkPepper, resolvePepper, type Pepper } from "./auth/pepper.ts";
 import type { LoadedConfig } from "./config/load.ts";
 import type { Config } from "./config/schema.ts";
 import { openControl, type ControlDatabase } from "./store/control/db.ts";
@@ -21,6 +23,8 @@ import { TenantService } from "./tenancy/tenants.ts";
 
 export type Runtime = {
   config: Config;
+  /** The API-key pepper and where it came from (checked against the control plane's fingerprint at open). */
+  pepper: Pepper;
   audit: AuditLog;
   /** Wraps tenants' data keys; null when no master key is configured (nothing is encrypted). */
   vault: KeyVault | null;
@@ -53,13 +57,30 @@ export type RuntimeOptions = {
   /** Most tenant files open at once, when the server derives it from its descriptor limit. */
   maxOpen?: number;
   log?: Logger;
+  /**
+   * false: a command that only reads or changes existing data refuses a data directory without a control
+   * plane instead of creating one.
+   */
+  create?: boolean;
+  /** false only for `pepper reset`, which repairs a pepper that does not match the recorded fingerprint. */
+  checkPepper?: boolean;
 };
 
 /** Opens the control plane (migrating it) and builds the services on top. */
 export async function openRuntime(loaded: LoadedConfig, clock: () => number = Date.now, actor = operatorActor(), options: RuntimeOptions = {}): Promise<Runtime> {
   const { config } = loaded;
+  if (options.create === false && !existsSync(join(config.data.dir, "control.db"))) {
+    throw new AppError("not_found", `no mcp-mt data in ${config.data.dir} (no control.db): pass --data-dir or --config for the right one, or create a tenant first with \`mcp-mt tenant add <id>\``);
+  }
   const control = await openControl(config.data.dir, sqliteOptions(config));
-  const pepper = resolvePepper({ fromEnv: loaded.secrets.pepper, file: config.auth.pepper_file, dataDir: config.data.dir });
+  let pepper: Pepper;
+  try {
+    pepper = resolvePepper({ fromEnv: loaded.secrets.pepper, file: config.auth.pepper_file, dataDir: config.data.dir });
+    if (options.checkPepper !== false) await checkPepper(control, pepper);
+  } catch (error) {
+    control.client.close();
+    throw error;
+  }
   const vault = await openVault(loaded);
   const keyFor = async (id: string) => {
     const [row] = await control.db.select({ wrappedKey: tenants.wrappedKey }).from(tenants).where(eq(tenants.id, id));
@@ -77,14 +98,15 @@ export async function openRuntime(loaded: LoadedConfig, clock: () => number = Da
     log: options.log,
     clock,
   });
-  const audit = new AuditLog({ control, clock });
-  const keys = new KeyService({ control, pepper, clock, audit, actor });
+  const audit = new AuditLog({ control, clock, log: options.log });
+  const keys = new KeyService({ control, pepper: pepper.value, clock, audit, actor });
   const tenantService = new TenantService({ config, control, registry, keys, clock, audit, actor, vault });
   const migrations = new MigrationService({ control, registry });
   const encryption = new EncryptionService({ control, registry, vault, sqlite: sqliteOptions(config), audit, actor });
-  const backups = new BackupService({ control, registry, dataDir: config.data.dir, sqlite: sqliteOptions(config), audit, actor, vault, keyFor });
+  const backups = new BackupService({ control, registry, dataDir: config.data.dir, sqlite: sqliteOptions(config), audit, actor, vault, keyFor, pepper });
   return {
     config,
+    pepper,
     audit,
     actor,
     control,
@@ -98,11 +120,11 @@ export async function openRuntime(loaded: LoadedConfig, clock: () => number = Da
     clock,
     servicesAs(as: string) {
       if (as === actor) return { tenants: tenantService, keys, backups };
-      const actingKeys = new KeyService({ control, pepper, clock, audit, actor: as });
+      const actingKeys = new KeyService({ control, pepper: pepper.value, clock, audit, actor: as });
       return {
         keys: actingKeys,
         tenants: new TenantService({ config, control, registry, keys: actingKeys, clock, audit, actor: as, vault }),
-        backups: new BackupService({ control, registry, dataDir: config.data.dir, sqlite: sqliteOptions(config), audit, actor: as, vault, keyFor }),
+        backups: new BackupService({ control, registry, dataDir: config.data.dir, sqlite: sqliteOptions(config), audit, actor: as, vault, keyFor, pepper }),
       };
     },
     async close() {

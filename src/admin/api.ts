@@ -1,6 +1,8 @@
 /** The admin API of a running server: the operator's actions and live figures, as JSON over a Unix socket. */
 import { Hono, type Context } from "hono";
+import { isAbsolute, relative, resolve } from "node:path";
 import { z } from "zod";
+import { mcpEndpoint } from "../config/urls.ts";
 import { allScopes } from "../auth/scopes.ts";
 import { AppError } from "../errors.ts";
 import type { Limits } from "../limits/setup.ts";
@@ -10,19 +12,42 @@ import { usageReport } from "../metering/usage-report.ts";
 import { effectivePlan } from "../limits/plan.ts";
 import type { Runtime } from "../runtime.ts";
 import { version } from "../version.ts";
+import { customError, describeIssues } from "../zod-messages.ts";
+import { assertTenantId } from "../tenancy/tenant-id.ts";
 import { localOperator } from "./operator.ts";
 
-export type AdminDeps = { runtime: Runtime; stats: LiveStats; limits: Limits; readiness: { draining: boolean }; onChange(): void };
+export type AdminDeps = {
+  runtime: Runtime;
+  stats: LiveStats;
+  limits: Limits;
+  readiness: { draining: boolean };
+  onChange(): void;
+  /**
+   * Drops a removed tenant's in-memory state (rate window, pending usage, quota totals) so a tenant created
+   * later with the same id starts clean. Wired by the server to the limits' own hook.
+   */
+  forgetTenant?(id: string): void;
+};
+
+/** A path from a request, confined to `root`: relative paths resolve under it, and nothing may leave it. */
+export function confinedPath(root: string, path: string | undefined, what: string): string {
+  const base = resolve(root);
+  const target = resolve(base, path ?? ".");
+  const rel = relative(base, target);
+  if (rel.startsWith("..") || isAbsolute(rel)) throw new AppError("invalid_input", `${what} must be inside ${base}`);
+  return target;
+}
 
 const addBody = z.object({ id: z.string(), name: z.string().optional(), plan: z.string().optional() });
+const bulkBody = z.object({ tenants: z.array(addBody).min(1).max(100_000) });
 const keyBody = z.object({ label: z.string().max(200).optional(), scopes: z.array(z.enum(allScopes)).optional(), expires_at: z.number().int().nullable().optional() });
 
-export function adminApp({ runtime, stats, limits, readiness, onChange }: AdminDeps): Hono {
+export function adminApp({ runtime, stats, limits, readiness, onChange, forgetTenant }: AdminDeps): Hono {
   const app = new Hono();
   const operator = (c: Context) => localOperator(runtime, c.req.header("x-mcp-mt-actor") || "operator:admin-api", onChange);
   const body = async <T>(c: Context, schema: z.ZodType<T>): Promise<T> => {
-    const parsed = schema.safeParse(await c.req.json().catch(() => undefined));
-    if (!parsed.success) throw new AppError("invalid_input", `invalid request body: ${parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ")}`);
+    const parsed = schema.safeParse(await c.req.json().catch(() => undefined), { error: customError });
+    if (!parsed.success) throw new AppError("invalid_input", `invalid request body: ${describeIssues(parsed.error.issues, "the body")}`);
     return parsed.data;
   };
 
@@ -36,7 +61,11 @@ export function adminApp({ runtime, stats, limits, readiness, onChange }: AdminD
       draining: readiness.draining,
       tenants: tenants.length,
       open_databases: runtime.registry.openCount,
+      audit_write_failures: runtime.audit.failures,
       requests_per_second: stats.requestsPerSecond(),
+      // What this server really serves (after --host/--port overrides and a port chosen at listen time).
+      mcp_url: mcpEndpoint(runtime.config),
+      jwt_audience: runtime.config.auth.jwt.audience || mcpEndpoint(runtime.config),
     });
   });
 
@@ -72,6 +101,8 @@ export function adminApp({ runtime, stats, limits, readiness, onChange }: AdminD
   });
 
   app.post("/v1/tenants", async (c) => c.json(await operator(c).tenants.add(await body(c, addBody)), 201));
+  // Bulk provisioning: many tenants in one call, each with a first key (returned once), all or nothing.
+  app.post("/v1/tenants/bulk", async (c) => c.json(await operator(c).tenants.addMany((await body(c, bulkBody)).tenants), 201));
   app.post("/v1/tenants/:id/suspend", async (c) => c.json(await operator(c).tenants.suspend(c.req.param("id"))));
   app.post("/v1/tenants/:id/resume", async (c) => c.json(await operator(c).tenants.resume(c.req.param("id"))));
   app.post("/v1/tenants/:id/plan", async (c) => c.json(await operator(c).tenants.setPlan(c.req.param("id"), (await body(c, z.object({ plan: z.string() }))).plan)));
@@ -79,22 +110,33 @@ export function adminApp({ runtime, stats, limits, readiness, onChange }: AdminD
     const { overrides, clear } = await body(c, z.object({ overrides: z.record(z.string(), z.number().int().positive()), clear: z.boolean().optional() }));
     return c.json(await operator(c).tenants.setOverrides(c.req.param("id"), overrides, clear));
   });
-  app.delete("/v1/tenants/:id", async (c) => c.json(await operator(c).tenants.remove(c.req.param("id"))));
+  app.delete("/v1/tenants/:id", async (c) => {
+    const result = await operator(c).tenants.remove(c.req.param("id"));
+    forgetTenant?.(result.id);
+    return c.json(result);
+  });
   app.post("/v1/tenants/:id/keys", async (c) => {
     const input = await body(c, keyBody);
     return c.json(await operator(c).keys.create(c.req.param("id"), { label: input.label, scopes: input.scopes, expiresAt: input.expires_at ?? null }), 201);
   });
   app.post("/v1/keys/:id/rotate", async (c) => c.json(await operator(c).keys.rotate(c.req.param("id"), (await body(c, z.object({ grace_ms: z.number().int().min(0) }))).grace_ms)));
   app.post("/v1/keys/:id/revoke", async (c) => c.json(await operator(c).keys.revoke(c.req.param("id"))));
+  // Paths from the request are checked before any is built: the tenant id is a slug, and the output
+  // directory stays inside backups.dir.
   app.post("/v1/backups", async (c) => {
     const input = await body(c, z.object({ out: z.string().optional(), tenant: z.string().optional() }));
-    return c.json(await runtime.backups.backup({ out: input.out ?? runtime.config.backups.dir, tenant: input.tenant }), 201);
+    const tenant = input.tenant === undefined ? undefined : assertTenantId(input.tenant);
+    const out = confinedPath(runtime.config.backups.dir, input.out, "out");
+    return c.json(await runtime.servicesAs(c.req.header("x-mcp-mt-actor") || "operator:admin-api").backups.backup({ out, tenant }), 201);
   });
 
-  // Restoring inside the server: it closes the tenant's open database before replacing the file.
+  // Restoring inside the server: it closes the tenant's open database before replacing the file. The
+  // backup's manifest may name only control.db and tenants/<id>.db inside it (checked by the service).
   app.post("/v1/restore", async (c) => {
     const input = await body(c, z.object({ dir: z.string().min(1), tenant: z.string().optional() }));
-    const result = await runtime.servicesAs(c.req.header("x-mcp-mt-actor") || "operator:admin-api").backups.restore(input.dir, input.tenant);
+    if (!isAbsolute(input.dir)) throw new AppError("invalid_input", "dir must be an absolute path to a backup directory");
+    const tenant = input.tenant === undefined ? undefined : assertTenantId(input.tenant);
+    const result = await runtime.servicesAs(c.req.header("x-mcp-mt-actor") || "operator:admin-api").backups.restore(input.dir, tenant);
     onChange();
     return c.json(result);
   });

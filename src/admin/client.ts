@@ -48,6 +48,7 @@ export class AdminClient {
       clock: Date.now,
       tenants: {
         add: (input) => this.call("POST", "/v1/tenants", input),
+        addMany: (inputs) => this.call("POST", "/v1/tenants/bulk", { tenants: inputs }),
         suspend: (id) => this.call("POST", `/v1/tenants/${enc(id)}/suspend`),
         resume: (id) => this.call("POST", `/v1/tenants/${enc(id)}/resume`),
         setPlan: (id, plan) => this.call("POST", `/v1/tenants/${enc(id)}/plan`, { plan }),

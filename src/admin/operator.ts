@@ -6,7 +6,7 @@ import type { CreatedKey, KeyInfo } from "../auth/keys.ts";
 import type { Scope } from "../auth/scopes.ts";
 import type { Config } from "../config/schema.ts";
 import type { Runtime } from "../runtime.ts";
-import type { TenantInfo } from "../tenancy/tenants.ts";
+import type { NewTenant, TenantInfo } from "../tenancy/tenants.ts";
 
 export type Operator = {
   /** Where the actions go: straight to the files, or through the running server's admin API. */
@@ -15,6 +15,8 @@ export type Operator = {
   clock: () => number;
   tenants: {
     add(input: { id: string; name?: string; plan?: string }): Promise<{ tenant: TenantInfo; key: CreatedKey }>;
+    /** Bulk provisioning: every tenant with a first key, all or nothing. */
+    addMany(inputs: NewTenant[]): Promise<{ tenants: { tenant: TenantInfo; key: CreatedKey }[] }>;
     suspend(id: string): Promise<TenantInfo>;
     resume(id: string): Promise<TenantInfo>;
     setPlan(id: string, plan: string): Promise<TenantInfo>;
@@ -38,6 +40,7 @@ export function localOperator(runtime: Runtime, actor = runtime.actor, afterChan
     clock: runtime.clock,
     tenants: {
       add: (input) => changed(services.tenants.add(input)),
+      addMany: async (inputs) => ({ tenants: await changed(services.tenants.addMany(inputs)) }),
       suspend: (id) => changed(services.tenants.suspend(id)),
       resume: (id) => changed(services.tenants.resume(id)),
       setPlan: (id, plan) => changed(services.tenants.setPlan(id, plan)),

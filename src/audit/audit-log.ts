@@ -4,6 +4,7 @@
  */
 import { and, asc, desc, eq, gte, type SQL } from "drizzle-orm";
 import type { ControlDatabase } from "../store/control/db.ts";
+import { createLogger, type Logger } from "../log.ts";
 import { auditLog, type AuditRow } from "../store/control/schema.ts";
 import { WriteLock } from "./write-lock.ts";
 
@@ -59,9 +60,45 @@ export class AuditLog {
   /** Per-key throttle for noisy events (e.g. authentication failures per address): key → window start, suppressed. */
   readonly #throttle = new Map<string, { since: number; suppressed: number }>();
 
-  constructor(options: { control: ControlDatabase; clock: () => number }) {
+  readonly #log: Logger;
+  #failures = 0;
+
+  constructor(options: { control: ControlDatabase; clock: () => number; log?: Logger }) {
     this.#control = options.control;
     this.#clock = options.clock;
+    this.#log = options.log ?? createLogger({ level: "info", format: "auto" });
+  }
+
+  /** Entries that could not be written since start (for /metrics: mcp_mt_audit_write_failures_total). */
+  get failures(): number {
+    return this.#failures;
+  }
+
+  /**
+   * Counts and logs (at error level, with what was lost) an entry that could not be written. For callers
+   * that must not fail the request over it: an unwritten audit entry is never silent.
+   */
+  failed(error: unknown, event: AuditEvent): void {
+    this.#failures++;
+    this.#log.error("audit entry could not be written", {
+      action: event.action,
+      tenant: event.tenantId ?? null,
+      actor: event.actor,
+      outcome: event.outcome ?? "success",
+      // drizzle's message is the failed SQL; the database's reason is in the cause.
+      error: describeError(error),
+      audit_write_failures: this.#failures,
+    });
+  }
+
+  /** Appends one entry without ever rejecting: a failure is counted and logged (see `failed`). */
+  record(event: AuditEvent): Promise<void> {
+    return this.append(event).catch((error) => this.failed(error, event));
+  }
+
+  /** `appendThrottled` that never rejects: a failure is counted and logged. */
+  recordThrottled(key: string, windowMs: number, event: AuditEvent): void {
+    void this.appendThrottled(key, windowMs, event)?.catch((error) => this.failed(error, event));
   }
 
   /** Appends one entry. Concurrent writers in other processes are handled by retrying on the next seq. */
@@ -86,6 +123,34 @@ export class AuditLog {
           return;
         } catch (error) {
           // Another process took this seq: chain onto its entry instead.
+          if (attempt >= 10 || !String((error as { cause?: unknown })?.cause ?? error).includes("UNIQUE")) throw error;
+        }
+      }
+    });
+  }
+
+  /** Appends many entries in order, chained, in one transaction (bulk provisioning). */
+  appendMany(events: AuditEvent[]): Promise<void> {
+    if (events.length === 0) return Promise.resolve();
+    return this.#lock.run(async () => {
+      for (let attempt = 0; ; attempt++) {
+        const [last] = await this.#control.db.select({ seq: auditLog.seq, hash: auditLog.hash }).from(auditLog).orderBy(desc(auditLog.seq)).limit(1);
+        let seq = last?.seq ?? 0;
+        let prevHash = last?.hash ?? genesis;
+        const at = this.#clock();
+        const rows = events.map((event) => {
+          const row = { seq: ++seq, at, actor: event.actor, tenantId: event.tenantId ?? null, action: event.action, target: event.target ?? null, outcome: event.outcome ?? "success", client: event.client ?? null, details: event.details ?? {} };
+          const hash = entryHash(prevHash, row);
+          const full = { ...row, prevHash, hash };
+          prevHash = hash;
+          return full;
+        });
+        const chunks = [];
+        for (let i = 0; i < rows.length; i += 500) chunks.push(this.#control.db.insert(auditLog).values(rows.slice(i, i + 500)));
+        try {
+          await this.#control.db.batch(chunks as [(typeof chunks)[number], ...typeof chunks]);
+          return;
+        } catch (error) {
           if (attempt >= 10 || !String((error as { cause?: unknown })?.cause ?? error).includes("UNIQUE")) throw error;
         }
       }
@@ -153,6 +218,12 @@ export class AuditLog {
       after = rows.at(-1)!.seq;
     }
   }
+}
+
+function describeError(error: unknown): string {
+  const message = error instanceof Error ? error.message.split("\n")[0]! : String(error);
+  const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : undefined;
+  return cause ? `${cause} (${message})` : message;
 }
 
 function describe(row: AuditRow): AuditEntry {

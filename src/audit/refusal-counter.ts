@@ -39,7 +39,8 @@ export class RefusalCounter {
     const batch = this.#counts;
     this.#counts = new Map();
     for (const { tenantId, kind, count, since } of batch.values()) {
-      await this.#audit.append({ actor: "server", tenantId, action: `limits.${kind}`, outcome: "denied", details: { count, since: new Date(since).toISOString(), until: new Date(this.#clock()).toISOString() } });
+      // A lost entry is counted and logged by the audit log itself, and the others are still tried.
+      await this.#audit.record({ actor: "server", tenantId, action: `limits.${kind}`, outcome: "denied", details: { count, since: new Date(since).toISOString(), until: new Date(this.#clock()).toISOString() } });
     }
   }
 

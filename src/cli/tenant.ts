@@ -1,9 +1,11 @@
 /** `mcp-mt tenant …`: thin wrappers over TenantService. */
+import { readFileSync } from "node:fs";
 import { mcpEndpoint } from "../config/urls.ts";
 import { invalidInput } from "../errors.ts";
-import type { TenantInfo } from "../tenancy/tenants.ts";
+import type { NewTenant, TenantInfo } from "../tenancy/tenants.ts";
 import { assertTenantId } from "../tenancy/tenant-id.ts";
 import { str, withOperator, withRuntime } from "./context.ts";
+import { csvField, parseCsv } from "./csv.ts";
 import { table } from "./output.ts";
 import type { Handler } from "./spec.ts";
 
@@ -14,13 +16,20 @@ const withTenant: typeof withRuntime = (ctx, fn) => {
 };
 
 /** A mutating tenant action: id validated first, then through the admin API or on the files. */
-const operateOn: typeof withOperator = (ctx, fn) => {
+const operateOn: typeof withOperator = (ctx, fn, options) => {
   assertTenantId(ctx.positionals[0]);
-  return withOperator(ctx, fn);
+  return withOperator(ctx, fn, options);
 };
 
-export const tenantAdd: Handler = (ctx) =>
-  operateOn(ctx, async (rt) => {
+export const tenantAdd: Handler = (ctx) => {
+  const from = str(ctx, "from");
+  if (from !== undefined) {
+    if (ctx.positionals[0] !== undefined) throw invalidInput("give either a tenant id or --from FILE, not both");
+    return tenantAddFrom(ctx, from);
+  }
+  if (str(ctx, "format") !== undefined) throw invalidInput("--format goes with --from FILE");
+  if (ctx.positionals[0] === undefined) throw invalidInput("missing argument <id> (or --from FILE to add many tenants)");
+  return operateOn(ctx, async (rt) => {
     const { tenant, key } = await rt.tenants.add({ id: ctx.positionals[0]!, name: str(ctx, "name"), plan: str(ctx, "plan") });
     const url = mcpEndpoint(rt.config);
     const human = [
@@ -37,7 +46,53 @@ export const tenantAdd: Handler = (ctx) =>
       `  claude mcp add --transport http ${tenant.id} ${url} --header "Authorization: Bearer ${key.api_key}"`,
     ].join("\n");
     ctx.out.result(human, { ...tenant, api_key: key.api_key, key_id: key.id, mcp_url: url });
+  }, { create: true });
+};
+
+/**
+ * `tenant add --from FILE` (or - for stdin): a CSV with a header row naming the columns id (required), plan
+ * and name (optional; empty: free, the id). Every row is checked before anything is created, and then all
+ * are created or none; the keys are printed once, as a table, JSON or CSV.
+ */
+async function tenantAddFrom(ctx: Parameters<Handler>[0], from: string): Promise<void> {
+  const format = str(ctx, "format") ?? (ctx.out.json ? "json" : "table");
+  if (!["table", "json", "csv"].includes(format)) throw invalidInput(`--format must be table, json or csv, not ${JSON.stringify(format)}`);
+  if (ctx.values.name !== undefined || ctx.values.plan !== undefined) throw invalidInput("with --from, name and plan come from the file's columns");
+  let text: string;
+  try {
+    text = from === "-" ? await Bun.stdin.text() : readFileSync(from, "utf8");
+  } catch (error) {
+    throw invalidInput(`cannot read ${from}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  const source = from === "-" ? "stdin" : from;
+  const records = parseCsv(text, { required: ["id"], optional: ["plan", "name"] }, source);
+  if (records.length === 0) throw invalidInput(`${source} has a header row but no tenants`);
+  const inputs: NewTenant[] = records.map(({ line, fields }) => {
+    try {
+      assertTenantId(fields.id);
+    } catch (error) {
+      throw invalidInput(`${source} line ${line}: ${(error as Error).message}`);
+    }
+    return { id: fields.id!, ...(fields.plan ? { plan: fields.plan } : {}), ...(fields.name ? { name: fields.name } : {}) };
   });
+  return withOperator(
+    ctx,
+    async (rt) => {
+      const { tenants: created } = await rt.tenants.addMany(inputs);
+      const url = mcpEndpoint(rt.config);
+      const rows = created.map(({ tenant, key }) => ({ id: tenant.id, name: tenant.name, plan: tenant.plan, key_id: key.id, api_key: key.api_key }));
+      if (format === "json") return void process.stdout.write(`${JSON.stringify({ created: rows.length, mcp_url: url, tenants: rows }, null, 2)}\n`);
+      if (format === "csv") {
+        const columns = ["id", "name", "plan", "key_id", "api_key"] as const;
+        return void process.stdout.write(`${[columns.join(","), ...rows.map((r) => columns.map((c) => csvField(r[c])).join(","))].join("\n")}\n`);
+      }
+      process.stdout.write(
+        [`Created ${rows.length} tenants. API keys (shown once, store them now); clients connect to ${url}`, "", table(["ID", "PLAN", "KEY ID", "API KEY"], rows.map((r) => [r.id, r.plan, r.key_id, r.api_key]))].join("\n") + "\n",
+      );
+    },
+    { create: true },
+  );
+}
 
 export const tenantList: Handler = (ctx) =>
   withRuntime(ctx, async (rt) => {

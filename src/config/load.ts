@@ -6,6 +6,7 @@ import { z } from "zod";
 import { AppError } from "../errors.ts";
 import { configSchema, type Config } from "./schema.ts";
 import { leafPaths } from "./walk.ts";
+import { customError, sentence } from "../zod-messages.ts";
 
 export type ConfigSource = { kind: "file"; path: string; via: "flag" | "env" | "cwd" } | { kind: "defaults" };
 
@@ -50,7 +51,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   }
   const envOverrides = applyEnv(raw, env);
   if (options.dataDir) setPath(raw, ["data", "dir"], options.dataDir);
-  const parsed = configSchema.safeParse(raw);
+  const parsed = configSchema.safeParse(raw, { error: customError });
   if (!parsed.success) throw new AppError("config_invalid", describeIssues(parsed.error, label, text, envOverrides));
   const config = parsed.data;
   // Relative paths are relative to the working directory, as for every other CLI on the host.
@@ -109,7 +110,8 @@ function describeIssues(error: z.ZodError, label: string, text: string, envOverr
         const where = fromEnv ? `${envName(path.map(String))}` : locateKey(text, path.map(String));
         const what =
           issue.code === "unrecognized_keys" ? "unknown key" : issue.code === "invalid_key" ? (issue.issues[0]?.message ?? issue.message) : issue.message;
-        return `${label}${where ? `:${where}` : ""}: ${key}: ${what}`;
+        const said = issue.code === "unrecognized_keys" ? `${key}: ${what}` : sentence({ path, message: what }, "the configuration");
+        return `${label}${where ? `:${where}` : ""}: ${said === what ? `${key}: ${what}` : said}`;
       })
       .join("\n");
   });

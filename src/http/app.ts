@@ -38,7 +38,7 @@ export function createApp({ runtime, log, readiness, authenticator, limits, stat
   app.use("*", originGuard(config));
   app.route("/", healthRoutes(runtime, readiness));
   app.route("/", wellKnownRoutes(config));
-  if (config.metrics.enabled) app.route("/", metricsRoutes({ config, stats, registry: runtime.registry, meter: limits.meter, token: metricsToken }, "public"));
+  if (config.metrics.enabled) app.route("/", metricsRoutes({ config, stats, registry: runtime.registry, meter: limits.meter, audit: runtime.audit, token: metricsToken }, "public"));
   const challenge = challenges(config);
   const toolScopes = new Map(catalogue.tools.map((tool) => [tool.name, tool.scope]));
   const failures = new AuthFailureLimiter({ perMinute: config.limits.auth_failures_per_minute, globalPerMinute: config.limits.auth_failures_global_per_minute });
@@ -55,9 +55,8 @@ export function createApp({ runtime, log, readiness, authenticator, limits, stat
     authorize(toolScopes, challenge, (c, scope) => {
       const { principal, tenant } = c.get("auth");
       const rpc = c.get("rpc");
-      void runtime.audit
-        .appendThrottled(`authz:${principal.subject}`, 60_000, { actor: actorOf(principal), tenantId: tenant.id, action: "authz.denied", target: rpc.tool ?? rpc.method, outcome: "denied", client: c.get("client")(), details: { required_scope: scope } })
-        ?.catch(() => undefined);
+      // Never silent: a failed write is logged at error level and counted (runtime.audit.failures).
+      runtime.audit.recordThrottled(`authz:${principal.subject}`, 60_000, { actor: actorOf(principal), tenantId: tenant.id, action: "authz.denied", target: rpc.tool ?? rpc.method, outcome: "denied", client: c.get("client")(), details: { required_scope: scope } });
     }, chargeRefused),
   );
   if (config.limits.enabled) app.use("/mcp", admit(limits.admission));

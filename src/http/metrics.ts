@@ -14,9 +14,9 @@ const labels = (pairs: Record<string, string>) => {
   return parts.length ? `{${parts.join(",")}}` : "";
 };
 
-export type MetricsDeps = { config: Config; stats: LiveStats; registry: TenantRegistry; meter: UsageMeter; token: string | undefined };
+export type MetricsDeps = { config: Config; stats: LiveStats; registry: TenantRegistry; meter: UsageMeter; audit: { failures: number }; token: string | undefined };
 
-export function renderMetrics({ stats, registry, meter }: Omit<MetricsDeps, "config" | "token">): string {
+export function renderMetrics({ stats, registry, meter, audit }: Omit<MetricsDeps, "config" | "token">): string {
   const out: string[] = [];
   const family = (name: string, type: string, help: string) => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
 
@@ -48,8 +48,16 @@ export function renderMetrics({ stats, registry, meter }: Omit<MetricsDeps, "con
 
   family("mcp_mt_open_tenant_databases", "gauge", "Tenant database files open now.");
   out.push(`mcp_mt_open_tenant_databases ${registry.openCount}`);
+  const workers = registry.figures();
+  family("mcp_mt_store_workers", "gauge", "Store worker threads: serving, and detached (stalled by one tenant, retired once idle).");
+  out.push(`mcp_mt_store_workers{state="serving"} ${workers.workers}`, `mcp_mt_store_workers{state="detached"} ${workers.detached}`);
+  family("mcp_mt_store_calls_in_flight", "gauge", "Tenant store calls sent to workers and not yet answered.");
+  out.push(`mcp_mt_store_calls_in_flight ${workers.inflight}`);
   family("mcp_mt_usage_flush_lag_seconds", "gauge", "Seconds since usage counts were last written to the control plane.");
-  out.push(`mcp_mt_usage_flush_lag_seconds ${meter.lastFlushAt ? ((Date.now() - meter.lastFlushAt) / 1000).toFixed(3) : "NaN"}`);
+  const lag = meter.flushLagMs();
+  out.push(`mcp_mt_usage_flush_lag_seconds ${lag === null ? "NaN" : (lag / 1000).toFixed(3)}`);
+  family("mcp_mt_audit_write_failures_total", "counter", "Audit entries that could not be written (each is also logged at error level).");
+  out.push(`mcp_mt_audit_write_failures_total ${audit.failures}`);
 
   const memory = process.memoryUsage();
   const cpu = process.cpuUsage();

@@ -88,8 +88,8 @@ export async function startServer(loaded: LoadedConfig): Promise<RunningServer> 
   if (tenantCount === 0) lines.push("no tenants yet: add the first one with `mcp-mt tenant add <id>` (it prints the API key)");
 
   const backupTimer = scheduleBackups(runtime, log);
-  const metrics = startMetricsListener({ config, stats, registry: runtime.registry, meter: limits.meter, token: loaded.secrets.metricsToken }, log);
-  const admin = releaseDataDir ? startAdmin({ runtime, stats, limits, readiness, onChange: () => authenticator.forget() }, loaded.secrets.adminToken, log) : { stop: async () => undefined };
+  const metrics = startMetricsListener({ config, stats, registry: runtime.registry, meter: limits.meter, audit: runtime.audit, token: loaded.secrets.metricsToken }, log);
+  const admin = releaseDataDir ? startAdmin({ runtime, stats, limits, readiness, onChange: () => authenticator.forget(), forgetTenant: (id) => limits.forgetTenant(id) }, loaded.secrets.adminToken, log) : { stop: async () => undefined };
 
 
   let resolveFinished!: (code: number) => void;

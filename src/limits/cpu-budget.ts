@@ -46,6 +46,11 @@ export class CpuBudget {
   }
 
   /** Records `ms` of CPU time used by the tenant's work, now. Ignores nonsense (negative, NaN). */
+  /** Drops a removed tenant's charges. */
+  forget(tenantId: string): void {
+    this.#tenants.delete(tenantId);
+  }
+
   charge(tenantId: string, ms: number): void {
     if (!(ms > 0) || !Number.isFinite(ms)) return;
     const now = this.#clock();

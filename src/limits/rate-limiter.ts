@@ -33,6 +33,11 @@ export class InProcessRateLimiter implements RateLimiter {
   }
 
   /** The synchronous decision (used directly by benchmarks and tests). */
+  /** Drops one key's window (a removed tenant's). */
+  forget(key: string): void {
+    this.#windows.delete(key);
+  }
+
   consumeNow(key: string, limit: number, windowMs: number, weight: number): Decision {
     let window = this.#windows.get(key);
     if (!window || window.limit !== limit || window.windowMs !== windowMs) {

@@ -16,6 +16,8 @@ export type Limits = {
   /** Per-tenant CPU time: the worker pool calls `cpu.charge(tenantId, cpuMs)` after each store call. */
   cpu: CpuBudget;
   admission: Admission;
+  /** Clears every trace a removed tenant left in memory (rate windows, CPU charges, pending usage). */
+  forgetTenant(id: string): void;
   close(): Promise<void>;
 };
 
@@ -41,6 +43,11 @@ export function createLimits(runtime: Runtime, log: Logger, time: { monotonic?: 
     meter,
     cpu,
     admission,
+    forgetTenant(id) {
+      meter.forget(id);
+      cpu.forget(id);
+      if (limiter instanceof InProcessRateLimiter) for (const key of [`t:${id}`, `d:${id}`]) limiter.forget(key);
+    },
     async close() {
       await meter.stop();
       await refusals.stop();

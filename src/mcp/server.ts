@@ -10,6 +10,7 @@ import { events } from "../metering/usage-meter.ts";
 import type { Scope } from "../auth/scopes.ts";
 import type { TenantContext } from "../tenancy/context.ts";
 import { version } from "../version.ts";
+import { humanSchema } from "../zod-messages.ts";
 import type { ToolDefinition } from "./tool.ts";
 import { createDocument } from "./tools/create-document.ts";
 import { deleteDocument } from "./tools/delete-document.ts";
@@ -61,7 +62,8 @@ export function buildServer(catalogue: Catalogue, context: () => TenantContext, 
     if (catalogue.filterByScope && !scopes.includes(tool.scope)) continue;
     server.registerTool(
       tool.name,
-      { title: tool.title, description: tool.description, inputSchema: tool.input, outputSchema: tool.output, annotations: tool.annotations },
+      // Invalid arguments are answered in people's words ("content is required"), not zod's.
+      { title: tool.title, description: tool.description, inputSchema: humanSchema(tool.input) as typeof tool.input, outputSchema: tool.output, annotations: tool.annotations },
       (args: unknown) => callTool(tool, args, context()),
     );
   }

@@ -46,6 +46,12 @@ export class UsageMeter {
   /** Monotonic time of the last successful flush. */
   #lastFlushMono: number | undefined;
 
+  /** Drops everything held for a removed tenant (pending counts, cached totals), so a new tenant with its id starts clean. */
+  forget(tenantId: string): void {
+    const prefix = `${tenantId}${sep}`;
+    for (const map of [this.#pending, this.#totals]) for (const key of [...map.keys()]) if (key.startsWith(prefix)) map.delete(key);
+  }
+
   /** `clock` is the wall clock (months); `monotonic` and `timers` drive the flush interval and its lag. */
   constructor(options: { control: ControlDatabase; clock: () => number; monotonic?: MonotonicClock; timers?: Timers }) {
     this.#control = options.control;

@@ -4,30 +4,31 @@
  * Encrypted tenants stay encrypted (the copy is written with the same key). Restore checks a backup and
  * replaces one tenant (or everything) without touching the others.
  */
-import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { eq } from "drizzle-orm";
+import Database from "libsql";
+import { chmodSync, closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import type { AuditLog } from "../audit/audit-log.ts";
+import { pepperFileIn, pepperFingerprint, pepperMismatch, shortFingerprint, type Pepper } from "../auth/pepper.ts";
 import { AppError, invalidInput } from "../errors.ts";
 import type { ControlDatabase } from "../store/control/db.ts";
 import { tenants } from "../store/control/schema.ts";
 import { controlMigrations, tenantMigrations } from "../store/migrations.gen.ts";
-import Database from "libsql";
 import { isPlaintextDatabase, type SqliteOptions } from "../store/open.ts";
 import { version } from "../version.ts";
+import { backupSetting, checkIntegrity, pepperInBackup, readManifest, sha256, verifyBackup, type BackupCheck, type BackupFile, type BackupManifest } from "./backup-check.ts";
 import type { KeyVault } from "./key-vault.ts";
 import type { TenantRegistry } from "./registry.ts";
 import { assertTenantId } from "./tenant-id.ts";
 
-export type BackupFile = { path: string; bytes: number; sha256: string; tenant: string | null; encrypted: boolean };
-export type BackupManifest = {
-  format: "mcp-mt-backup/1";
-  created_at: string;
-  mcp_mt_version: string;
-  schema: { control: string; tenant: string };
-  files: BackupFile[];
-};
+export type { BackupCheck, BackupFile, BackupManifest } from "./backup-check.ts";
+export { readManifest, verifyBackup } from "./backup-check.ts";
 
-export type BackupOptions = { out: string; tenant?: string; all?: boolean };
+export type BackupOptions = { out: string; tenant?: string; all?: boolean; includeSecrets?: boolean };
+
+/** `adoptPepper`: a restore from the CLI may take over a backup's own pepper (see restore); the server may not. */
+export type RestoreOptions = { adoptPepper?: boolean };
+
 
 type Deps = {
   control: ControlDatabase;
@@ -38,9 +39,8 @@ type Deps = {
   actor: string;
   vault: KeyVault | null;
   keyFor(id: string): Promise<string | null>;
+  pepper: Pepper;
 };
-
-const sha256 = (path: string) => new Bun.CryptoHasher("sha256").update(readFileSync(path)).digest("hex");
 
 function fsyncPath(path: string): void {
   const fd = openSync(path, "r");
@@ -60,19 +60,26 @@ export class BackupService {
 
   /** Writes a new backup directory under `out`; returns its path and manifest. */
   async backup(options: BackupOptions): Promise<{ dir: string; manifest: BackupManifest }> {
+    // The id becomes part of a path: validated before any path is built (and before anything is deleted).
+    const only = options.tenant === undefined ? null : assertTenantId(options.tenant);
+    if (only !== null && (await this.#d.control.db.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, only))).length === 0) {
+      throw new AppError("not_found", `tenant ${only} does not exist`);
+    }
     const stamp = new Date().toISOString().replace(/[-:.]/g, "");
-    const dir = resolve(options.out, `mcp-mt-backup-${stamp}${options.tenant ? `-${options.tenant}` : ""}`);
+    const dir = resolve(options.out, `mcp-mt-backup-${stamp}${only ? `-${only}` : ""}`);
     if (existsSync(dir)) throw new AppError("already_exists", `${dir} already exists`);
     const work = `${dir}.partial`;
     rmSync(work, { recursive: true, force: true });
     mkdirSync(join(work, "tenants"), { recursive: true, mode: 0o700 });
     const files: BackupFile[] = [];
     try {
-      // The control plane always: keys, plans and wrapped data keys belong with any tenant file.
+      // The control plane always: keys, plans and wrapped data keys belong with any tenant file. A one-tenant
+      // backup keeps only that tenant's rows: it may be handed to that tenant, and holds nobody else's data.
       const controlCopy = join(work, "control.db");
       await this.#d.control.client.execute({ sql: "VACUUM INTO ?", args: [`${controlCopy}.tmp`] });
+      if (only !== null) keepOnlyTenant(`${controlCopy}.tmp`, only);
       files.push(this.#seal(controlCopy, null, null, false));
-      const ids = options.tenant ? [assertTenantId(options.tenant)] : (await this.#d.control.db.select({ id: tenants.id }).from(tenants).orderBy(tenants.id)).map((r) => r.id);
+      const ids = only !== null ? [only] : (await this.#d.control.db.select({ id: tenants.id }).from(tenants).orderBy(tenants.id)).map((r) => r.id);
       for (const id of ids) {
         if (!this.#d.registry.exists(id)) throw new AppError("not_found", `tenant ${id} has no database to back up`);
         const copy = join(work, "tenants", `${id}.db`);
@@ -81,17 +88,26 @@ export class BackupService {
         const key = await this.#d.keyFor(id);
         files.push(this.#seal(copy, id, key && !isPlaintextDatabase(`${copy}.tmp`) ? key : null, Boolean(key)));
       }
+      if (options.includeSecrets) {
+        // Disaster recovery: without its pepper, no API key in this backup verifies on a new machine.
+        mkdirSync(join(work, "secrets"), { recursive: true, mode: 0o700 });
+        writeFileSync(join(work, pepperInBackup), `${this.#d.pepper.value}\n`, { mode: 0o600 });
+        fsyncPath(join(work, pepperInBackup));
+      }
       const manifest: BackupManifest = {
         format: "mcp-mt-backup/1",
         created_at: new Date().toISOString(),
         mcp_mt_version: version,
         schema: { control: controlMigrations.at(-1)!.tag, tenant: tenantMigrations.at(-1)!.tag },
+        tenant: only,
+        pepper_fingerprint: pepperFingerprint(this.#d.pepper.value),
+        ...(options.includeSecrets ? { secrets: { pepper: pepperInBackup } } : {}),
         files,
       };
       writeFileSync(join(work, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
       fsyncPath(join(work, "manifest.json"));
       renameSync(work, dir);
-      await this.#d.audit.append({ actor: this.#d.actor, tenantId: options.tenant ?? null, action: "backup.created", target: dir, details: { files: files.length } });
+      await this.#d.audit.append({ actor: this.#d.actor, tenantId: only, action: "backup.created", target: dir, details: { files: files.length, includes_secrets: Boolean(options.includeSecrets) } });
       return { dir, manifest };
     } catch (error) {
       rmSync(work, { recursive: true, force: true });
@@ -109,84 +125,78 @@ export class BackupService {
   }
 
   /** Checks a backup directory: manifest, checksums and (where the key is at hand) integrity of every file. */
-  async verify(dir: string, only?: (file: BackupFile) => boolean): Promise<{ ok: boolean; files: { path: string; ok: boolean; problem?: string }[]; manifest: BackupManifest }> {
-    const manifest = readManifest(dir);
-    const files = [];
-    for (const file of manifest.files.filter(only ?? (() => true))) {
-      const path = join(dir, file.path);
-      if (!existsSync(path)) {
-        files.push({ path: file.path, ok: false, problem: "missing" });
-        continue;
-      }
-      if (sha256(path) !== file.sha256) {
-        files.push({ path: file.path, ok: false, problem: "checksum mismatch" });
-        continue;
-      }
-      try {
-        checkIntegrity(path, this.#d.sqlite, file.tenant && file.encrypted ? await this.#backupKey(dir, file.tenant) : null);
-        files.push({ path: file.path, ok: true });
-      } catch (error) {
-        files.push({ path: file.path, ok: false, problem: error instanceof Error ? error.message : String(error) });
-      }
-    }
-    return { ok: files.every((f) => f.ok), files, manifest };
-  }
-
-  /** The data key of an encrypted tenant in a backup: from the backup's own control plane copy. */
-  async #backupKey(dir: string, tenant: string): Promise<string | null> {
-    const { createClient } = await import("@libsql/client");
-    const client = createClient({ url: `file:${join(dir, "control.db")}`, concurrency: 1 });
-    try {
-      const row = (await client.execute({ sql: "SELECT wrapped_key FROM tenants WHERE id = ?", args: [tenant] })).rows[0];
-      const wrapped = row?.wrapped_key as string | null | undefined;
-      if (!wrapped) return null;
-      if (!this.#d.vault) throw new AppError("config_invalid", `tenant ${tenant} is encrypted in this backup: configure the master key to verify it`);
-      return this.#d.vault.unwrap(wrapped, tenant);
-    } finally {
-      client.close();
-    }
+  verify(dir: string, only?: (file: BackupFile) => boolean): Promise<BackupCheck> {
+    return verifyBackup(dir, { sqlite: this.#d.sqlite, vault: this.#d.vault, only });
   }
 
   /**
-   * Restores from a verified backup. One tenant: its file (and its control-plane row, keys included)
-   * replace the current ones; other tenants are untouched. No tenant: the whole control plane and every file.
+   * Restores from a verified backup. One tenant: its file (and its control-plane rows, keys included)
+   * replace the current ones; other tenants are untouched. No tenant: the whole control plane and every file
+   * (a one-tenant backup restores its tenant only). The API keys in the backup must verify under this data
+   * directory's pepper: a mismatch is refused, unless the backup carries its own pepper and may be adopted.
    * The caller makes sure no other process has the files open (the running server does this itself).
    */
-  async restore(dir: string, tenant?: string): Promise<{ restored: string[] }> {
+  async restore(dir: string, tenant?: string, options: RestoreOptions = {}): Promise<{ restored: string[]; pepper_adopted: boolean }> {
+    if (tenant !== undefined) assertTenantId(tenant);
+    const manifest = readManifest(dir);
+    if (manifest.tenant && tenant !== undefined && tenant !== manifest.tenant) throw invalidInput(`backup ${dir} holds only tenant ${manifest.tenant}, not ${tenant}`);
+    const scope = tenant ?? manifest.tenant ?? undefined;
     // One tenant needs only its own file and the control plane to be sound; everything needs everything.
-    const checked = await this.verify(dir, tenant === undefined ? undefined : (f) => f.tenant === null || f.tenant === tenant);
+    const checked = await this.verify(dir, scope === undefined ? undefined : (f) => f.tenant === null || f.tenant === scope);
     if (!checked.ok) throw new AppError("invalid_input", `backup ${dir} does not verify: ${checked.files.filter((f) => !f.ok).map((f) => `${f.path}: ${f.problem}`).join("; ")}`);
-    const tenantFiles = checked.manifest.files.filter((f) => f.tenant !== null);
-    if (tenant !== undefined) {
-      assertTenantId(tenant);
-      const file = tenantFiles.find((f) => f.tenant === tenant);
-      if (!file) throw invalidInput(`backup ${dir} has no tenant ${tenant}`);
-      await this.#copyTenantRows(dir, tenant);
-      await this.#replaceTenantFile(join(dir, file.path), tenant);
-      await this.#d.audit.append({ actor: this.#d.actor, tenantId: tenant, action: "backup.restored", target: dir, details: { scope: "tenant" } });
-      return { restored: [tenant] };
+    const tenantFiles = manifest.files.filter((f) => f.tenant !== null);
+    const file = scope === undefined ? undefined : tenantFiles.find((f) => f.tenant === scope);
+    if (scope !== undefined && !file) throw invalidInput(`backup ${dir} has no tenant ${scope}`);
+    const adopt = await this.#pepperFor(dir, manifest, scope, options);
+    const fingerprint = adopt ? pepperFingerprint(adopt) : pepperFingerprint(this.#d.pepper.value);
+    const setFingerprint = { sql: "INSERT INTO settings (name, value) VALUES ('pepper_fingerprint', ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value", args: [fingerprint] };
+    if (scope !== undefined) {
+      await this.#fromBackupControl(dir, [
+        { sql: "DELETE FROM api_keys WHERE tenant_id = ?", args: [scope] },
+        { sql: "DELETE FROM tenants WHERE id = ?", args: [scope] },
+        { sql: "INSERT INTO tenants SELECT * FROM backup.tenants WHERE id = ?", args: [scope] },
+        { sql: "INSERT INTO api_keys SELECT * FROM backup.api_keys WHERE tenant_id = ?", args: [scope] },
+        setFingerprint,
+      ]);
+      await this.#replaceTenantFile(join(dir, file!.path), scope);
+    } else {
+      for (const f of tenantFiles) await this.#replaceTenantFile(join(dir, f.path), f.tenant!);
+      // Replace the control plane rows (tenants, keys, usage) from the backup copy, in one transaction.
+      await this.#fromBackupControl(dir, [
+        "DELETE FROM api_keys",
+        "DELETE FROM tenants",
+        "DELETE FROM usage",
+        "INSERT INTO tenants SELECT * FROM backup.tenants",
+        "INSERT INTO api_keys SELECT * FROM backup.api_keys",
+        "INSERT INTO usage SELECT * FROM backup.usage",
+        setFingerprint,
+      ]);
     }
-    for (const file of tenantFiles) await this.#replaceTenantFile(join(dir, file.path), file.tenant!);
-    // Replace the control plane rows (tenants, keys, usage) from the backup copy, in one transaction.
-    await this.#fromBackupControl(dir, [
-      "DELETE FROM api_keys",
-      "DELETE FROM tenants",
-      "DELETE FROM usage",
-      "INSERT INTO tenants SELECT * FROM backup.tenants",
-      "INSERT INTO api_keys SELECT * FROM backup.api_keys",
-      "INSERT INTO usage SELECT * FROM backup.usage",
-    ]);
-    await this.#d.audit.append({ actor: this.#d.actor, action: "backup.restored", target: dir, details: { scope: "all", tenants: tenantFiles.length } });
-    return { restored: tenantFiles.map((f) => f.tenant!) };
+    if (adopt) writePepperFile(pepperFileIn(this.#d.dataDir), adopt);
+    const restored = scope !== undefined ? [scope] : tenantFiles.map((f) => f.tenant!);
+    await this.#d.audit.append({ actor: this.#d.actor, tenantId: scope ?? null, action: "backup.restored", target: dir, details: { scope: scope === undefined ? "all" : "tenant", tenants: restored.length, pepper_adopted: Boolean(adopt) } });
+    return { restored, pepper_adopted: Boolean(adopt) };
   }
 
-  #copyTenantRows(dir: string, tenant: string): Promise<void> {
-    return this.#fromBackupControl(dir, [
-      { sql: "DELETE FROM api_keys WHERE tenant_id = ?", args: [tenant] },
-      { sql: "DELETE FROM tenants WHERE id = ?", args: [tenant] },
-      { sql: "INSERT INTO tenants SELECT * FROM backup.tenants WHERE id = ?", args: [tenant] },
-      { sql: "INSERT INTO api_keys SELECT * FROM backup.api_keys WHERE tenant_id = ?", args: [tenant] },
-    ]);
+  /**
+   * Null when the backup's keys verify under this directory's pepper (or the backup predates fingerprints);
+   * the backup's own pepper when it carries one that this directory may take over; otherwise a refusal.
+   */
+  async #pepperFor(dir: string, manifest: BackupManifest, scope: string | undefined, options: RestoreOptions): Promise<string | null> {
+    const pepper = this.#d.pepper;
+    const current = pepperFingerprint(pepper.value);
+    const wanted = manifest.pepper_fingerprint ?? (await backupSetting(dir, "pepper_fingerprint"));
+    if (wanted === null || wanted === current) return null;
+    const what = `the API keys in backup ${dir} were hashed with`;
+    if (!manifest.secrets?.pepper) throw pepperMismatch(pepper, current, wanted, what, true);
+    const carried = readFileSync(join(dir, manifest.secrets.pepper), "utf8").trim();
+    const fix = `This backup carries its pepper (${join(dir, manifest.secrets.pepper)}, fingerprint ${shortFingerprint(wanted)}), but this data directory uses another (${pepper.where}, fingerprint ${shortFingerprint(current)}).`;
+    if (!options.adoptPepper) throw new AppError("conflict", `${fix} A running server cannot change its pepper: stop it and run the restore again.`);
+    if (pepper.source !== "data-dir") throw new AppError("config_invalid", `${fix} Set ${pepper.where} to that file's content and run the restore again.`);
+    // One data directory has one pepper: other tenants' keys would stop verifying.
+    const others = await this.#d.control.client.execute(scope === undefined ? "SELECT count(*) AS n FROM api_keys WHERE 0" : { sql: "SELECT count(*) AS n FROM api_keys WHERE tenant_id <> ?", args: [scope] });
+    if (Number(others.rows[0]?.n ?? 0) > 0) throw new AppError("conflict", `${fix} Other tenants' keys here use the current pepper, so it cannot be replaced: restore the whole backup, or restore into a data directory of its own.`);
+    return carried;
   }
 
   /** Runs statements in one transaction with the backup's control plane attached as `backup`. */
@@ -223,33 +233,26 @@ export class BackupService {
   }
 }
 
-function readManifest(dir: string): BackupManifest {
-  let manifest: BackupManifest;
+/** Deletes every other tenant's rows from a control-plane copy, then rebuilds it so no freed page keeps them. */
+function keepOnlyTenant(path: string, tenant: string): void {
+  const db = new Database(path, { fileMustExist: true } as Database.Options);
   try {
-    manifest = JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8"));
-  } catch {
-    throw invalidInput(`${dir} is not an mcp-mt backup (no readable manifest.json)`);
-  }
-  if (manifest.format !== "mcp-mt-backup/1") throw invalidInput(`${dir}: unknown backup format ${JSON.stringify(manifest.format)}`);
-  return manifest;
-}
-
-/** Opens a database file as it is (no pragmas changed) and runs PRAGMA integrity_check; throws unless it says ok. */
-function checkIntegrity(path: string, sqlite: SqliteOptions, key: string | null): void {
-  let db: Database.Database;
-  try {
-    db = new Database(path, { fileMustExist: true, timeout: sqlite.busyTimeoutMs, ...(key ? { encryptionKey: key } : {}) } as Database.Options);
-  } catch (error) {
-    throw new AppError("internal", `${basename(path)} cannot be opened: ${error instanceof Error ? error.message : String(error)}`);
-  }
-  try {
-    const row = db.prepare("PRAGMA integrity_check").raw().get() as unknown[] | undefined;
-    const result = row?.[0];
-    if (result !== "ok") throw new AppError("internal", `integrity check of ${basename(path)} failed: ${String(result)}`);
-  } catch (error) {
-    if (error instanceof AppError) throw error;
-    throw new AppError("internal", `${basename(path)} is not a readable database${key ? " with its key" : ""}: ${error instanceof Error ? error.message : String(error)}`);
+    db.exec("PRAGMA foreign_keys = OFF");
+    db.prepare("DELETE FROM api_keys WHERE tenant_id <> ?").run(tenant);
+    db.prepare("DELETE FROM tenants WHERE id <> ?").run(tenant);
+    db.prepare("DELETE FROM usage WHERE tenant_id <> ?").run(tenant);
+    db.prepare("DELETE FROM audit_log WHERE tenant_id IS NOT ?").run(tenant);
+    db.exec("VACUUM");
   } finally {
     db.close();
   }
+}
+
+/** Replaces `<data>/pepper` atomically (mode 0600). */
+function writePepperFile(path: string, pepper: string): void {
+  const temp = `${path}.restoring`;
+  writeFileSync(temp, `${pepper}\n`, { mode: 0o600 });
+  chmodSync(temp, 0o600);
+  fsyncPath(temp);
+  renameSync(temp, path);
 }

@@ -1,17 +1,19 @@
 /** Tenant lifecycle: add (database file + first key), list, show, suspend, resume, change plan, remove. */
-import { count, eq, sql } from "drizzle-orm";
+import { count, eq, inArray, sql } from "drizzle-orm";
 import { existsSync, statSync } from "node:fs";
+import { dirname } from "node:path";
 import type { AuditLog } from "../audit/audit-log.ts";
 import type { KeyService, CreatedKey, KeyInfo } from "../auth/keys.ts";
 import type { Config, Plan } from "../config/schema.ts";
 import { effectivePlan } from "../limits/plan.ts";
 import { AppError, invalidInput, notFound } from "../errors.ts";
 import type { ControlDatabase } from "../store/control/db.ts";
-import { apiKeys, tenants, type TenantRow } from "../store/control/schema.ts";
+import { apiKeys, tenants, usage, type TenantRow } from "../store/control/schema.ts";
 import { unlimited } from "../store/tenant/documents.ts";
 import type { TenantRegistry } from "./registry.ts";
 import { KeyVault } from "./key-vault.ts";
 import { assertTenantId } from "./tenant-id.ts";
+import { TenantFileTemplate } from "./tenant-template.ts";
 
 export type TenantInfo = {
   id: string;
@@ -24,6 +26,13 @@ export type TenantInfo = {
   created_at: string;
   updated_at: string;
 };
+
+/** One row of a bulk provisioning request. */
+export type NewTenant = { id: string; name?: string; plan?: string };
+
+/** Tenants created per control-plane transaction in bulk provisioning, and tenant files created at once. */
+const bulkBatch = 500;
+const bulkFileConcurrency = 8;
 
 export type TenantDetail = TenantInfo & { limits: Plan; database: { path: string; bytes: number; documents: number }; api_keys: KeyInfo[] };
 
@@ -47,10 +56,7 @@ export class TenantService {
 
   /** Creates a tenant, its database file and a first API key (returned once). */
   async add(input: { id: string; name?: string; plan?: string }): Promise<{ tenant: TenantInfo; key: CreatedKey }> {
-    const id = assertTenantId(input.id);
-    const plan = this.#plan(input.plan ?? "free");
-    const name = (input.name ?? id).trim();
-    if (name.length === 0 || name.length > 200) throw invalidInput("tenant name must be 1-200 characters");
+    const { id, plan, name } = this.#checked(input);
     if (await this.#row(id)) throw new AppError("already_exists", `tenant ${id} already exists`);
     if (this.#o.registry.exists(id)) {
       throw new AppError("already_exists", `a database file for ${id} exists at ${this.#o.registry.pathOf(id)} without a tenant; move it away or restore it`);
@@ -63,6 +69,8 @@ export class TenantService {
     const { insert, created } = this.#o.keys.prepare(id, { label: "default" });
     try {
       await this.#o.control.db.batch([
+        // A reused id starts clean, even if usage of the old tenant was flushed after its removal.
+        this.#o.control.db.delete(usage).where(eq(usage.tenantId, id)),
         this.#o.control.db.insert(tenants).values({ id, name, plan, status: "active", overrides: {}, createdAt: now, updatedAt: now, wrappedKey }),
         insert,
       ]);
@@ -72,6 +80,98 @@ export class TenantService {
     }
     await this.#record(id, "tenant.created", { plan, name, first_key: created.id, encrypted: wrappedKey !== null });
     return { tenant: await this.get(id), key: created };
+  }
+
+  /**
+   * Creates many tenants, each with a database file and a first key, all or nothing: everything is checked
+   * first (ids, names, plans, duplicates, existing tenants and files); files are created a few at a time;
+   * control-plane rows go in one transaction per batch; if anything fails, what was created is removed.
+   */
+  async addMany(inputs: NewTenant[]): Promise<{ tenant: TenantInfo; key: CreatedKey }[]> {
+    const checked = inputs.map((input, i) => {
+      try {
+        return this.#checked(input);
+      } catch (error) {
+        throw error instanceof AppError ? new AppError(error.code, `tenant ${i + 1} of ${inputs.length}: ${error.message}`) : error;
+      }
+    });
+    const seen = new Set<string>();
+    for (const { id } of checked) {
+      if (seen.has(id)) throw invalidInput(`tenant ${id} is listed twice`);
+      seen.add(id);
+    }
+    const existing = new Set((await this.#o.control.db.select({ id: tenants.id }).from(tenants)).map((r) => r.id));
+    const taken = checked.filter(({ id }) => existing.has(id)).map(({ id }) => id);
+    if (taken.length) throw new AppError("already_exists", `${taken.length} of these tenants already exist: ${taken.slice(0, 10).join(", ")}${taken.length > 10 ? ", …" : ""}; nothing was created`);
+    const orphans = checked.filter(({ id }) => this.#o.registry.exists(id)).map(({ id }) => id);
+    if (orphans.length) throw new AppError("already_exists", `database files exist without a tenant for ${orphans.slice(0, 10).join(", ")}${orphans.length > 10 ? ", …" : ""}; move them away or restore them; nothing was created`);
+
+    const created: { tenant: TenantInfo; key: CreatedKey }[] = [];
+    const files: string[] = [];
+    const rows: string[] = [];
+    let template: TenantFileTemplate | undefined;
+    try {
+      for (let start = 0; start < checked.length; start += bulkBatch) {
+        const batch = checked.slice(start, start + bulkBatch);
+        const now = this.#o.clock();
+        const prepared = await Promise.all(
+          batch.map(async (t) => {
+            const dataKey = this.#o.vault ? KeyVault.newDataKey() : null;
+            return { ...t, dataKey, wrappedKey: dataKey ? await this.#o.vault!.wrap(dataKey, t.id) : null, ...this.#o.keys.prepare(t.id, { label: "default" }) };
+          }),
+        );
+        // Plaintext files are copies of one migrated template; encrypted ones (a key each) go through the registry.
+        template ??= prepared.some((t) => !t.dataKey) ? await TenantFileTemplate.create(dirname(this.#o.registry.pathOf(prepared[0]!.id)), { synchronous: this.#o.config.tenancy.synchronous, busyTimeoutMs: this.#o.config.tenancy.busy_timeout_ms }) : undefined;
+        for (const t of prepared.filter((t) => !t.dataKey)) {
+          template!.copyTo(this.#o.registry.pathOf(t.id));
+          files.push(t.id);
+        }
+        template?.flush();
+        const encrypted = prepared.filter((t) => t.dataKey);
+        for (let i = 0; i < encrypted.length; i += bulkFileConcurrency) {
+          const group = encrypted.slice(i, i + bulkFileConcurrency);
+          const results = await Promise.allSettled(group.map((t) => this.#o.registry.create(t.id, t.dataKey)));
+          results.forEach((r, j) => r.status === "fulfilled" && files.push(group[j]!.id));
+          const failed = results.findIndex((r) => r.status === "rejected");
+          if (failed >= 0) throw new AppError("internal", `creating the database of ${group[failed]!.id} failed: ${String((results[failed] as PromiseRejectedResult).reason?.message ?? results[failed])}`);
+        }
+        const db = this.#o.control.db;
+        const ids = batch.map((t) => t.id);
+        await db.batch([
+          db.delete(usage).where(inArray(usage.tenantId, ids)),
+          db.insert(tenants).values(prepared.map((t) => ({ id: t.id, name: t.name, plan: t.plan, status: "active" as const, overrides: {}, createdAt: now, updatedAt: now, wrappedKey: t.wrappedKey }))),
+          ...prepared.map((t) => t.insert),
+        ]);
+        rows.push(...ids);
+        for (const t of prepared) {
+          created.push({ tenant: { id: t.id, name: t.name, plan: t.plan, status: "active", overrides: {}, keys: 1, encrypted: t.wrappedKey !== null, created_at: new Date(now).toISOString(), updated_at: new Date(now).toISOString() }, key: t.created });
+        }
+      }
+    } catch (error) {
+      // All or nothing: an operator re-running the same list must not trip over half of it.
+      for (let i = 0; i < rows.length; i += bulkBatch) {
+        const ids = rows.slice(i, i + bulkBatch);
+        await this.#o.control.db.batch([this.#o.control.db.delete(apiKeys).where(inArray(apiKeys.tenantId, ids)), this.#o.control.db.delete(tenants).where(inArray(tenants.id, ids))]);
+      }
+      for (const id of files) await this.#o.registry.remove(id).catch(() => undefined);
+      if (error instanceof AppError) throw new AppError(error.code, `${error.message}; nothing was created`);
+      throw new AppError("internal", `bulk provisioning failed: ${error instanceof Error ? error.message : String(error)}; nothing was created`, { cause: error });
+    } finally {
+      template?.dispose();
+    }
+    await this.#o.audit.appendMany(
+      created.map(({ tenant, key }) => ({ actor: this.#o.actor, tenantId: tenant.id, action: "tenant.created", target: tenant.id, details: { plan: tenant.plan, name: tenant.name, first_key: key.id, encrypted: tenant.encrypted, bulk: true } })),
+    );
+    return created;
+  }
+
+  /** A new tenant's id, plan and name, checked (the id before anything touches a path). */
+  #checked(input: NewTenant): { id: string; plan: string; name: string } {
+    const id = assertTenantId(input.id);
+    const plan = this.#plan(input.plan || "free");
+    const name = (input.name || id).trim();
+    if (name.length === 0 || name.length > 200) throw invalidInput(`the name of tenant ${id} must be 1-200 characters`);
+    return { id, plan, name };
   }
 
   async list(): Promise<TenantInfo[]> {
@@ -123,11 +223,15 @@ export class TenantService {
     return this.get(id);
   }
 
-  /** Deletes the tenant, its keys and its database file. */
+  /**
+   * Deletes the tenant, its keys, its usage (counts, quota consumption, billed tool names) and its database
+   * file: an id used again later starts clean. Audit entries stay: they are the record of what happened.
+   */
   async remove(id: string): Promise<{ id: string; removed: true }> {
     await this.#require(id);
     await this.#o.control.db.batch([
       this.#o.control.db.delete(apiKeys).where(eq(apiKeys.tenantId, id)),
+      this.#o.control.db.delete(usage).where(eq(usage.tenantId, id)),
       this.#o.control.db.delete(tenants).where(eq(tenants.id, id)),
     ]);
     await this.#o.registry.remove(id);

@@ -80,11 +80,11 @@ describe("config", () => {
     ["TOML syntax error with line and column", "[server]\nport = = 3\n", "<dir>/mcp-mt.toml:2:"],
     ["unknown key names key, line and column", '[server]\nhost = "x"\nprot = 80\n', "<dir>/mcp-mt.toml:3:1: server.prot: unknown key"],
     ["unknown section", "[servers]\nport = 1\n", "<dir>/mcp-mt.toml:1:1: servers: unknown key"],
-    ["wrong type names expected type", '[server]\nport = "eighty"\n', "<dir>/mcp-mt.toml:2:1: server.port: Invalid input: expected number, received string"],
-    ["out of range", "[server]\nport = 70000\n", "server.port: Too big: expected number to be <=65535"],
-    ["bad enum", '[log]\nlevel = "loud"\n', '<dir>/mcp-mt.toml:2:1: log.level: Invalid option: expected one of "debug"|"info"|"warn"|"error"'],
+    ["wrong type names expected type", '[server]\nport = "eighty"\n', "<dir>/mcp-mt.toml:2:1: server.port must be a number, not text"],
+    ["out of range", "[server]\nport = 70000\n", "server.port must be at most 65535"],
+    ["bad enum", '[log]\nlevel = "loud"\n', '<dir>/mcp-mt.toml:2:1: log.level must be one of "debug", "info", "warn", "error"'],
     ["bad plan name", "[plans.Free]\nrate_limit_per_minute = 1\n", "plans.Free: plan names are lower-case slugs"],
-    ["negative limit", "[plans.free]\nrate_limit_per_minute = -1\n", "<dir>/mcp-mt.toml:2:1: plans.free.rate_limit_per_minute: Too small"],
+    ["negative limit", "[plans.free]\nrate_limit_per_minute = -1\n", "<dir>/mcp-mt.toml:2:1: plans.free.rate_limit_per_minute must be greater than 0"],
     ["a secret in the TOML is refused", '[auth]\npepper = "hunter2hunter2hunter2"\n', "<dir>/mcp-mt.toml:2:1: auth.pepper: unknown key"],
   ])("%s", (_name, toml, expected) => {
     expect(configError(toml)).toContain(expected);
@@ -95,7 +95,7 @@ describe("config", () => {
   });
 
   test("bad env values and unknown MCP_MT_ variables name the variable", () => {
-    expect(configError("", { MCP_MT_SERVER_PORT: "http" })).toContain("MCP_MT_SERVER_PORT: server.port: Invalid input: expected number");
+    expect(configError("", { MCP_MT_SERVER_PORT: "http" })).toContain("MCP_MT_SERVER_PORT: server.port must be a number");
     expect(configError("", { MCP_MT_SERVER_PROT: "1" })).toContain("environment variable MCP_MT_SERVER_PROT is not a config key");
   });
 

@@ -184,8 +184,13 @@ describe("mcp-mt CLI (compiled binary, empty directory)", () => {
     const withEnv = run(bin, ["config", "check", "--json"], { cwd: dir, env: { MCP_MT_SERVER_PORT: "7777" } }).json();
     expect(withEnv.config.server.port).toBe(7777);
     expect(withEnv.env_overrides).toEqual(["MCP_MT_SERVER_PORT"]);
-    const other = mt("tenant", "list", "--data-dir", "elsewhere", "--json").json();
-    expect(other.tenants).toEqual([]);
+    // A data directory that does not exist is named, not silently created (a typo must not look like "no tenants").
+    const missing = mt("tenant", "list", "--data-dir", "elsewhere", "--json");
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(`no mcp-mt data in ${join(dir, "elsewhere")}`);
+    expect(existsSync(join(dir, "elsewhere"))).toBe(false);
+    expect(mt("tenant", "add", "other", "--data-dir", "elsewhere").code).toBe(0);
+    expect(mt("tenant", "list", "--data-dir", "elsewhere", "--json").json().tenants.map((t: { id: string }) => t.id)).toEqual(["other"]);
     expect(existsSync(join(dir, "elsewhere", "control.db"))).toBe(true);
     const text = mt("config", "check");
     expect(text.stdout).toContain("Encryption at rest: off");
@@ -197,7 +202,7 @@ describe("mcp-mt CLI (compiled binary, empty directory)", () => {
     writeFileSync(join(dir, "bad.toml"), "[server]\nport = \"eighty\"\n");
     const wrongType = mt("tenant", "add", "gamma", "--config", "bad.toml");
     expect(wrongType.code).toBe(1);
-    expect(wrongType.stderr).toContain(`${join(dir, "bad.toml")}:2:1: server.port: Invalid input: expected number, received string`);
+    expect(wrongType.stderr).toContain(`${join(dir, "bad.toml")}:2:1: server.port must be a number, not text`);
     writeFileSync(join(dir, "broken.toml"), "[server\nport = 1\n");
     const syntax = mt("config", "check", "--config", "broken.toml");
     expect(syntax.code).toBe(1);

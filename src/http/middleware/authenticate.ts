@@ -40,7 +40,8 @@ export function authenticate({ authenticator, failures, challenges, audit, charg
     const refuse = (message: string, credentialSent: boolean) => {
       failures.fail(address, keyId);
       // At most one entry per address a minute (none once the global budget is spent); the rest are counted into the next one.
-      if (!failures.overBudget) void audit.appendThrottled(`ip:${address}`, 60_000, { actor: "anonymous", action: "auth.failed", outcome: "failure", client: address, details: { reason: message } })?.catch(() => undefined);
+      // Never silent: a failed write is logged at error level and counted (audit.failures).
+      if (!failures.overBudget) audit.recordThrottled(`ip:${address}`, 60_000, { actor: "anonymous", action: "auth.failed", outcome: "failure", client: address, details: { reason: message } });
       return rpcErrorResponse(401, rpcCodes.unauthorized, `Unauthorized: ${message}`, { headers: { "www-authenticate": challenges.unauthorized(credentialSent ? message : null), ...close } });
     };
     // Only parse the URL when there is a query string at all (the common case has none).

@@ -77,3 +77,12 @@ export const auditLog = sqliteTable(
 );
 
 export type AuditRow = typeof auditLog.$inferSelect;
+
+/**
+ * Facts about this data directory itself, by name. `pepper_fingerprint`: an HMAC of a constant under the
+ * pepper that keyed the API-key hashes (never the pepper), so a start or restore with another pepper is refused.
+ */
+export const settings = sqliteTable("settings", {
+  name: text("name").primaryKey(),
+  value: text("value").notNull(),
+});

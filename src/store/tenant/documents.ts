@@ -4,6 +4,8 @@ import type Database from "libsql";
 import { AppError, invalidInput, notFound } from "../../errors.ts";
 import type { TenantDatabase } from "../libsql/tenant-files.ts";
 import { documents, documentTags } from "./schema.ts";
+import { likePattern, parseSearchQuery, searchBounds } from "./search-query.ts";
+import { leadOf, snippetOf } from "./snippet.ts";
 
 export type Document = {
   id: string;
@@ -32,8 +34,6 @@ export function newDocumentId(): string {
 const encoder = new TextEncoder();
 export const byteLength = (text: string) => encoder.encode(text).length;
 const sizeOf = (title: string, content: string, tags: string[]) => byteLength(title) + byteLength(content) + tags.reduce((n, t) => n + byteLength(t), 0);
-
-
 
 /** Opaque cursors: the position (seq) of the last item returned, base64url-encoded with a version tag. */
 const encodeCursor = (seq: number) => Buffer.from(`c1:${seq}`).toString("base64url");
@@ -83,6 +83,13 @@ const metaOf = (r: RowMeta) => ({
 
 const rowToDocument = (r: Row): Document => ({ ...metaOf(r), content: r.content });
 
+/**
+ * The bounded candidate set of a search: the rowid of the `?2`-th newest match (0 when fewer match). FTS5
+ * walks a doclist in rowid order, so this reads at most ?2 matches, and the ranking query that constrains
+ * `rowid >=` it scores at most ?2 documents, however common the term.
+ */
+const newestCandidate = "coalesce((SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?1 ORDER BY rowid DESC LIMIT 1 OFFSET ?2 - 1), 0)";
+
 /** The statements of the hot paths, prepared once per open tenant file. */
 const sqlText = {
   // Column order matters: rows of this statement are read as arrays (cheaper than objects) by rowOf.
@@ -96,17 +103,29 @@ const sqlText = {
   update: `UPDATE documents SET title = ?, content = ?, tags = ?, version = version + 1, bytes = ?, updated_at = ?
            WHERE seq = ? AND (? <= bytes OR (SELECT bytes FROM tenant_stats WHERE id = 1) + (? - bytes) <= ?)`,
   delete: "DELETE FROM documents WHERE id = ? RETURNING seq",
-  // Rank first over the whole match set, then build snippets for the page only (snippets are the costly part).
-  search: `WITH ranked AS (
-             SELECT rowid AS seq, bm25(documents_fts, 5.0, 1.0) AS score FROM documents_fts
-             WHERE documents_fts MATCH ?1 ORDER BY score LIMIT ?2)
-           SELECT d.id, d.title, d.tags, d.version, d.created_at, d.updated_at, ranked.score,
-                  snippet(documents_fts, -1, '**', '**', '…', 16) AS snippet
-           FROM ranked JOIN documents_fts ON documents_fts.rowid = ranked.seq JOIN documents d ON d.seq = ranked.seq
-           WHERE documents_fts MATCH ?1 ORDER BY ranked.score`,
+  /** Up to a known number of candidates, then a snippet window per hit: see rankedMatches and the README's search section. */
+  searchRanked: `SELECT rowid AS seq, bm25(documents_fts, 5.0, 1.0) AS score FROM documents_fts
+                 WHERE documents_fts MATCH ?1 AND rowid >= ${newestCandidate} ORDER BY score LIMIT ?3`,
+  searchRecent: "SELECT seq, bytes FROM documents ORDER BY seq DESC LIMIT ?",
+  searchHit: "SELECT id, title, tags, version, created_at, updated_at, substr(content, 1, ?2) AS head, length(content) AS chars FROM documents WHERE seq = ?1",
 } as const;
 
 type StatementName = keyof typeof sqlText;
+
+/**
+ * Ranked matches that contain every literal term (title or content, ASCII case-insensitive), among the same
+ * bounded candidates. One statement per number of literals (at most searchBounds.maxTerms).
+ */
+const rankedWithLiterals = (n: number) => `SELECT documents_fts.rowid AS seq, bm25(documents_fts, 5.0, 1.0) AS score
+  FROM documents_fts JOIN documents d ON d.seq = documents_fts.rowid
+  WHERE documents_fts MATCH ?1 AND documents_fts.rowid >= ${newestCandidate}
+    ${Array.from({ length: n }, (_, i) => `AND (d.title LIKE ?${i + 4} ESCAPE '\\' OR d.content LIKE ?${i + 4} ESCAPE '\\')`).join("\n    ")}
+  ORDER BY score LIMIT ?3`;
+
+/** Documents of a symbols-only query: newest first among the scanned documents, each holding every literal. */
+const recentWithLiterals = (n: number) => `SELECT seq, 0 AS score FROM documents WHERE seq >= ?1
+  ${Array.from({ length: n }, (_, i) => `AND (title LIKE ?${i + 3} ESCAPE '\\' OR content LIKE ?${i + 3} ESCAPE '\\')`).join("\n  ")}
+  ORDER BY seq DESC LIMIT ?2`;
 
 export class DocumentStore {
   readonly #t: TenantDatabase;
@@ -196,12 +215,56 @@ export class DocumentStore {
     };
   }
 
-  /** Full-text search over title and content, best (bm25, title weighted 5x) first, with highlighted snippets. */
+  /**
+   * Full-text search over title and content, best (bm25, title weighted 5x) first, with highlighted snippets.
+   * Cost is bounded by construction (searchBounds): at most `candidates` documents are scored, a snippet
+   * reads at most `snippetWindowChars` of a hit, and a symbols-only query scans at most `scanBytes`.
+   */
   async search(query: string, limit: number): Promise<SearchHit[]> {
-    const fts = toFtsQuery(query);
-    if (fts === null) throw invalidInput("query has no searchable words: use letters or digits");
-    const rows = this.#stmt("search").all(fts, limit) as (RowMeta & { snippet: string; score: number })[];
-    return rows.map((r) => ({ ...metaOf(r), snippet: r.snippet, score: Math.round(-r.score * 1e4) / 1e4 }));
+    const parsed = parseSearchQuery(query);
+    const ranked = parsed.fts === null ? this.#recentWithLiterals(parsed.literals, limit) : this.#rankedMatches(parsed.fts, parsed.literals, limit);
+    return ranked.map(({ seq, score }) => {
+      const r = this.#stmt("searchHit").get(seq, searchBounds.snippetWindowChars) as RowMeta & { head: string; chars: number };
+      const truncated = r.chars > r.head.length;
+      const snippet = snippetOf(r.head, parsed.terms, truncated) ?? snippetOf(r.title, parsed.terms) ?? leadOf(r.head, truncated);
+      return { ...metaOf(r), snippet, score: Math.round(-score * 1e4) / 1e4 || 0 };
+    });
+  }
+
+  /**
+   * The best `limit` of the newest `candidates` matches. The trade-off, for a query matching more documents
+   * than that: an older document is not considered, even when bm25 would rank it first. Up to `candidates`
+   * matches, the results are exactly those of ranking every match.
+   */
+  #rankedMatches(fts: string, literals: string[], limit: number): { seq: number; score: number }[] {
+    if (literals.length === 0) return this.#stmt("searchRanked").all(fts, searchBounds.candidates, limit) as { seq: number; score: number }[];
+    return this.#cached(`searchRanked:${literals.length}`, () => rankedWithLiterals(literals.length)).all(fts, searchBounds.candidates, limit, ...literals.map(likePattern)) as {
+      seq: number;
+      score: number;
+    }[];
+  }
+
+  /** A symbols-only query (no word for the index): newest documents first, scanning at most `scanBytes` of text. */
+  #recentWithLiterals(literals: string[], limit: number): { seq: number; score: number }[] {
+    let oldest = Number.MAX_SAFE_INTEGER;
+    let bytes = 0;
+    for (const [seq, size] of this.#cached("searchRecent:raw", () => sqlText.searchRecent, true).iterate(searchBounds.candidates) as Iterable<[number, number]>) {
+      if (bytes > 0 && bytes + size > searchBounds.scanBytes) break;
+      bytes += size;
+      oldest = seq;
+    }
+    return this.#cached(`searchRecent:${literals.length}`, () => recentWithLiterals(literals.length)).all(oldest, limit, ...literals.map(likePattern)) as { seq: number; score: number }[];
+  }
+
+  /** A statement built on demand (its text depends on the query's shape), prepared once per connection. */
+  #cached(name: string, text: () => string, raw = false): Database.Statement<unknown[]> {
+    let statement = this.#t.statements.get(name) as Database.Statement<unknown[]> | undefined;
+    if (!statement) {
+      statement = this.#t.native.prepare(text());
+      if (raw) statement.raw(true);
+      this.#t.statements.set(name, statement);
+    }
+    return statement;
   }
 
   /** Applies the given fields; with `expectedVersion`, refuses (conflict) unless the stored version matches. */

@@ -5,7 +5,7 @@ import { AppError, invalidInput, notFound } from "../../errors.ts";
 import type { TenantDatabase } from "../libsql/tenant-files.ts";
 import { documents, documentTags } from "./schema.ts";
 import { likePattern, parseSearchQuery, searchBounds } from "./search-query.ts";
-import { leadOf, snippetOf } from "./snippet.ts";
+import { leadOf, snippetFinder, snippetOf } from "./snippet.ts";
 
 export type Document = {
   id: string;
@@ -223,10 +223,11 @@ export class DocumentStore {
   async search(query: string, limit: number): Promise<SearchHit[]> {
     const parsed = parseSearchQuery(query);
     const ranked = parsed.fts === null ? this.#recentWithLiterals(parsed.literals, limit) : this.#rankedMatches(parsed.fts, parsed.literals, limit);
+    const finder = snippetFinder(parsed.terms);
     return ranked.map(({ seq, score }) => {
       const r = this.#stmt("searchHit").get(seq, searchBounds.snippetWindowChars) as RowMeta & { head: string; chars: number };
       const truncated = r.chars > r.head.length;
-      const snippet = snippetOf(r.head, parsed.terms, truncated) ?? snippetOf(r.title, parsed.terms) ?? leadOf(r.head, truncated);
+      const snippet = snippetOf(r.head, finder, truncated) ?? snippetOf(r.title, finder) ?? leadOf(r.head, truncated);
       return { ...metaOf(r), snippet, score: Math.round(-score * 1e4) / 1e4 || 0 };
     });
   }

@@ -1,7 +1,8 @@
 /**
  * Search snippets built in TypeScript from a bounded window of a document, instead of FTS5 snippet(), whose
  * cost grows with the number of matches in a document (64 KiB of one repeated word took 11 s). Here the work
- * is at most one pass over the window, stopping at the first match: independent of how often a term occurs.
+ * is one folding pass and one regular-expression scan of the window that stops at the first match, then a
+ * few words around it: independent of how often a term occurs.
  *
  * Highlighting cannot be confused with markdown in the document: matches are wrapped in `**`, and every `*`
  * and `\` that comes from the document is escaped with a backslash (`**bold**` reads `\*\*bold\*\*`).
@@ -9,44 +10,84 @@
 import { porterStem } from "./porter.ts";
 import { foldWord, type SearchTerm } from "./search-query.ts";
 
-/** Tokens shown in a snippet, and how many of them precede the first match (as FTS5's snippet() window). */
-const snippetTokens = 16;
-const leadTokens = 3;
+/** Words shown in a snippet, and how many of them precede the first match (as FTS5's snippet() window). */
+const snippetWords = 16;
+const leadWords = 3;
 const ellipsis = "…";
 
-const wordPattern = /[\p{L}\p{N}\p{M}\p{Co}]+/gu;
+const wordChar = String.raw`\p{L}\p{N}\p{M}\p{Co}`;
+const wordPattern = new RegExp(`[${wordChar}]+`, "gu");
 
 /** Escapes the characters that would read as highlight markers. */
 export const escapeSnippetText = (text: string) => text.replace(/[\\*]/g, (c) => `\\${c}`);
 
 type Span = { start: number; end: number };
 
-/** ASCII-only lower case: keeps every offset (full Unicode lower-casing can change lengths) and is what LIKE folds. */
-const asciiLower = (text: string) => text.replace(/[A-Z]+/g, (run) => run.toLowerCase());
-
-/** Decides whether a word of the document matches a term of the query (stemmed, or by prefix). */
-function wordMatcher(terms: SearchTerm[]): (word: string) => boolean {
-  const exact = new Set<string>();
-  const prefixes: string[] = [];
-  // A term with symbols is found (and highlighted) as written: its words alone would mark "at" for `AT&T`.
-  for (const term of terms.filter((t) => t.literal === null)) {
-    term.words.forEach((w, i) => (term.prefix && i === term.words.length - 1 ? prefixes.push(w) : exact.add(w)));
+const foldedChars = new Map<string, string>();
+/**
+ * The text lower-cased and without diacritics, character for character, so that offsets in the folded text are
+ * offsets in the original (a character whose folding would change the length stays as it is).
+ */
+export function foldSameLength(text: string): string {
+  if (!/[^\u0000-\u007f]/.test(text)) return text.toLowerCase();
+  let out = "";
+  for (const ch of text) {
+    let folded = foldedChars.get(ch);
+    if (folded === undefined) {
+      const f = foldWord(ch);
+      folded = f.length === ch.length ? f : ch.toLowerCase().length === ch.length ? ch.toLowerCase() : ch;
+      if (foldedChars.size < 4096) foldedChars.set(ch, folded);
+    }
+    out += folded;
   }
-  return (word) => {
-    const folded = foldWord(word);
-    if (prefixes.some((p) => folded.startsWith(p))) return true;
-    return exact.size > 0 && exact.has(porterStem(folded));
+  return out;
+}
+
+const escapeRegExp = (text: string) => text.replace(/[\\^$.*+?()[\]{}|/-]/g, (c) => `\\${c}`);
+
+/**
+ * What a snippet looks for: one regular expression for every term's words and literals, and a check of each
+ * candidate word. A stem is found by its beginning (a Porter stem keeps all but at most the last two letters
+ * of the word's start), then confirmed by stemming that one word.
+ */
+export type SnippetFinder = { pattern: RegExp; accepts: (found: string) => boolean };
+
+/** The finder of a query's terms: built once per search, used for every hit. Null when nothing can be found. */
+export function snippetFinder(terms: SearchTerm[]): SnippetFinder | null {
+  const stems = new Set<string>();
+  const prefixes: string[] = [];
+  const literals: string[] = [];
+  for (const term of terms) {
+    // A term with symbols is found as written: its words alone would mark "at" for `AT&T`.
+    if (term.literal !== null) literals.push(foldSameLength(term.literal));
+    else term.words.forEach((w, i) => (term.prefix && i === term.words.length - 1 ? prefixes.push(w) : stems.add(w)));
+  }
+  const starts = [...stems].map((s) => (s.length > 3 ? s.slice(0, s.length - 2) : s));
+  const wordStarts = [...new Set([...starts, ...prefixes])].map(escapeRegExp);
+  const alternatives = [
+    ...(wordStarts.length ? [`(?<![${wordChar}])(?:${wordStarts.join("|")})[${wordChar}]*`] : []),
+    ...literals.map(escapeRegExp),
+  ];
+  if (alternatives.length === 0) return null;
+  const literalSet = new Set(literals);
+  return {
+    pattern: new RegExp(alternatives.join("|"), "gu"),
+    accepts: (found) => literalSet.has(found) || prefixes.some((p) => found.startsWith(p)) || stems.has(porterStem(found)),
   };
 }
 
-/** Where each literal term first occurs at or after `from` (ASCII case-insensitive, as the LIKE check). */
-function literalSpans(lowered: string, literals: string[], from: number, to: number): Span[] {
+/** The matches of `finder` in `folded` from `from`, up to `to`; the first only when `first`. */
+function matchesIn(folded: string, finder: SnippetFinder, from: number, to: number, first: boolean): Span[] {
   const spans: Span[] = [];
-  for (const literal of literals) {
-    const needle = asciiLower(literal);
-    for (let at = lowered.indexOf(needle, from); at !== -1 && at < to; at = lowered.indexOf(needle, at + needle.length)) {
-      spans.push({ start: at, end: at + needle.length });
+  finder.pattern.lastIndex = from;
+  for (let m = finder.pattern.exec(folded); m && m.index < to; m = finder.pattern.exec(folded)) {
+    if (m[0].length === 0) {
+      finder.pattern.lastIndex++;
+      continue;
     }
+    if (!finder.accepts(m[0])) continue;
+    spans.push({ start: m.index, end: m.index + m[0].length });
+    if (first) break;
   }
   return spans;
 }
@@ -55,62 +96,39 @@ function literalSpans(lowered: string, literals: string[], from: number, to: num
  * A snippet of `text` around its first match: up to 16 words, matches in `**…**`, `…` where text was cut.
  * Returns null when nothing in `text` matches. `truncated` says `text` is only the beginning of the document.
  */
-export function snippetOf(text: string, terms: SearchTerm[], truncated = false): string | null {
-  const matches = wordMatcher(terms);
-  const literals = terms.flatMap((t) => (t.literal === null ? [] : [t.literal]));
-  const lowered = literals.length ? asciiLower(text) : text;
-  const firstLiteral = Math.min(...literalSpans(lowered, literals, 0, text.length).map((s) => s.start));
-
-  // One pass over the words (of a bounded window), until the first match.
-  const starts: number[] = [];
-  const hits: Span[] = [];
-  let firstIndex = -1;
-  wordPattern.lastIndex = 0;
-  for (let m = wordPattern.exec(text); m; m = wordPattern.exec(text)) {
-    if (m.index >= firstLiteral && firstIndex === -1) {
-      // A literal match comes first: start the window at the word it overlaps, or the next one.
-      firstIndex = starts.length;
-    }
-    starts.push(m.index);
-    if (firstIndex === -1 && matches(m[0])) firstIndex = starts.length - 1;
-    if (firstIndex !== -1) break;
-  }
-  if (firstIndex === -1 && !Number.isFinite(firstLiteral)) return null;
-  const startAt = firstIndex === -1 ? firstLiteral : starts[Math.max(0, firstIndex - leadTokens)]!;
-  const windowStart = Math.min(startAt, firstLiteral);
-
-  // Collect the window's words from its start, highlighting matches, up to snippetTokens words.
-  let windowEnd = text.length;
-  let count = 0;
-  wordPattern.lastIndex = windowStart;
-  for (let m = wordPattern.exec(text); m; m = wordPattern.exec(text)) {
-    if (count === snippetTokens) {
-      windowEnd = m.index;
-      break;
-    }
-    count++;
-    if (matches(m[0])) hits.push({ start: m.index, end: m.index + m[0].length });
-  }
-  if (count < snippetTokens || windowEnd === text.length) windowEnd = trimEnd(text, windowEnd);
-  hits.push(...literalSpans(lowered, literals, windowStart, windowEnd));
-  return render(text, windowStart, windowEnd, hits, windowStart > 0, windowEnd < text.length || truncated);
+export function snippetOf(text: string, finder: SnippetFinder | null, truncated = false): string | null {
+  if (!finder) return null;
+  const folded = foldSameLength(text);
+  const first = matchesIn(folded, finder, 0, text.length, true)[0];
+  if (!first) return null;
+  // Start a few words before the first match (looking back a bounded stretch of text).
+  const back = Math.max(0, first.start - 256);
+  const before = Array.from(text.slice(back, first.start).matchAll(wordPattern), (m) => back + m.index);
+  // Near the beginning, the snippet starts with the text itself; otherwise "…" and the few words before the match.
+  const fromTextStart = back === 0 && before.length <= leadWords;
+  const start = fromTextStart ? 0 : before.length ? Math.min(before[Math.max(0, before.length - leadWords)]!, first.start) : first.start;
+  const end = endAfterWords(text, start, snippetWords);
+  return render(text, start, end, matchesIn(folded, finder, start, end, false), start > 0, end < text.length || truncated);
 }
 
 /** The first words of `text`, for a document whose match is beyond the snippet window or only in its title. */
 export function leadOf(text: string, truncated = false): string {
-  let end = text.length;
-  let count = 0;
-  wordPattern.lastIndex = 0;
-  for (let m = wordPattern.exec(text); m; m = wordPattern.exec(text)) {
-    if (count++ === snippetTokens) {
-      end = m.index;
-      break;
-    }
-  }
-  return render(text, 0, trimEnd(text, end), [], false, end < text.length || truncated);
+  const end = endAfterWords(text, 0, snippetWords);
+  return render(text, 0, end, [], false, end < text.length || truncated);
 }
 
-const trimEnd = (text: string, end: number) => end - (/\s*$/.exec(text.slice(Math.max(0, end - 64), end))?.[0].length ?? 0);
+/** Where the `count`-th word from `start` ends (the end of the text when there are fewer). */
+function endAfterWords(text: string, start: number, count: number): number {
+  wordPattern.lastIndex = start;
+  let end = start;
+  for (let n = 0; n < count; n++) {
+    const m = wordPattern.exec(text);
+    if (!m) return text.length - (/\s*$/.exec(text.slice(Math.max(end, text.length - 64)))?.[0].length ?? 0);
+    end = m.index + m[0].length;
+  }
+  // Keep punctuation that closes the last word ("plan." rather than "plan").
+  return end + (/^[^\s\p{L}\p{N}]{0,3}/u.exec(text.slice(end, end + 3))?.[0].length ?? 0);
+}
 
 /** The window's text with its (possibly overlapping) matches marked, everything else escaped. */
 function render(text: string, start: number, end: number, hits: Span[], cutStart: boolean, cutEnd: boolean): string {

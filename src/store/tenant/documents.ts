@@ -113,18 +113,19 @@ const sqlText = {
 type StatementName = keyof typeof sqlText;
 
 /**
- * Ranked matches that contain every literal term (title or content, ASCII case-insensitive), among the same
- * bounded candidates. One statement per number of literals (at most searchBounds.maxTerms).
+ * Ranked matches that contain every literal term (in the title or the first `literalWindowChars` of the content,
+ * ASCII case-insensitive), among the newest `literalCandidates` matches of the query's words: at most
+ * 500 x 64 Ki characters are read for the check. One statement per number of literals (at most maxTerms).
  */
 const rankedWithLiterals = (n: number) => `SELECT documents_fts.rowid AS seq, bm25(documents_fts, 5.0, 1.0) AS score
   FROM documents_fts JOIN documents d ON d.seq = documents_fts.rowid
   WHERE documents_fts MATCH ?1 AND documents_fts.rowid >= ${newestCandidate}
-    ${Array.from({ length: n }, (_, i) => `AND (d.title LIKE ?${i + 4} ESCAPE '\\' OR d.content LIKE ?${i + 4} ESCAPE '\\')`).join("\n    ")}
+    ${Array.from({ length: n }, (_, i) => `AND (d.title LIKE ?${i + 4} ESCAPE '\\' OR substr(d.content, 1, ${searchBounds.literalWindowChars}) LIKE ?${i + 4} ESCAPE '\\')`).join("\n    ")}
   ORDER BY score LIMIT ?3`;
 
 /** Documents of a symbols-only query: newest first among the scanned documents, each holding every literal. */
 const recentWithLiterals = (n: number) => `SELECT seq, 0 AS score FROM documents WHERE seq >= ?1
-  ${Array.from({ length: n }, (_, i) => `AND (title LIKE ?${i + 3} ESCAPE '\\' OR content LIKE ?${i + 3} ESCAPE '\\')`).join("\n  ")}
+  ${Array.from({ length: n }, (_, i) => `AND (title LIKE ?${i + 3} ESCAPE '\\' OR substr(content, 1, ${searchBounds.literalWindowChars}) LIKE ?${i + 3} ESCAPE '\\')`).join("\n  ")}
   ORDER BY seq DESC LIMIT ?2`;
 
 export class DocumentStore {
@@ -239,7 +240,7 @@ export class DocumentStore {
    */
   #rankedMatches(fts: string, literals: string[], limit: number): { seq: number; score: number }[] {
     if (literals.length === 0) return this.#stmt("searchRanked").all(fts, searchBounds.candidates, limit) as { seq: number; score: number }[];
-    return this.#cached(`searchRanked:${literals.length}`, () => rankedWithLiterals(literals.length)).all(fts, searchBounds.candidates, limit, ...literals.map(likePattern)) as {
+    return this.#cached(`searchRanked:${literals.length}`, () => rankedWithLiterals(literals.length)).all(fts, searchBounds.literalCandidates, limit, ...literals.map(likePattern)) as {
       seq: number;
       score: number;
     }[];

@@ -13,6 +13,12 @@ export const searchBounds = {
   minPrefixChars: 2,
   /** Matches ranked per query: the newest this many documents that match (by creation), then bm25 over them. */
   candidates: 2000,
+  /** Matches checked for literal terms: fewer, as each check reads up to `literalWindowChars` of a document. */
+  literalCandidates: 500,
+  /** Characters of a document's content (after its title) a literal term is looked for in (its beginning). */
+  literalWindowChars: 65_536,
+  /** Characters of one literal term: LIKE costs grow with the pattern's length. */
+  maxLiteralChars: 64,
   /** A query of symbols only (no letters or digits) scans the newest documents up to this many bytes of text. */
   scanBytes: 8 * 1024 * 1024,
   /** Characters of a document's content a snippet is looked for in (its beginning). */
@@ -64,6 +70,9 @@ export function parseSearchQuery(text: string): SearchQuery {
     const literalText = term.replace(edgePunctuation, "");
     const literal = literalPattern.test(literalText) ? literalText : null;
     if (words.length === 0 && literal === null) continue;
+    if (literal !== null && [...literal].length > searchBounds.maxLiteralChars) {
+      throw invalidInput(`a term with symbols can be at most ${searchBounds.maxLiteralChars} characters: "${literal.slice(0, 40)}…" is longer`);
+    }
     // A literal term already matches anywhere inside the text, so its `*` adds nothing.
     const isPrefix = prefix && literal === null;
     if (isPrefix && [...words.at(-1)!].length < searchBounds.minPrefixChars) {

@@ -44,7 +44,8 @@ function decodeCursor(cursor: string): number {
 }
 
 /**
- * FTS5 query from user text: every term is quoted (so `"`, `NEAR(`, `AND`, `-` or `:` are plain text), terms are
+ * The FTS5 query of search before bounded search (now parseSearchQuery), kept as the reference the rare-term
+ * ranking test and bench/search.ts compare against. Every term is quoted (so `"`, `NEAR(`, `AND`, `-` or `:` are plain text), terms are
  * ANDed, and a trailing `*` on a term keeps prefix search. Returns null when no searchable term remains.
  */
 export function toFtsQuery(text: string): string | null {
@@ -250,7 +251,8 @@ export class DocumentStore {
   #recentWithLiterals(literals: string[], limit: number): { seq: number; score: number }[] {
     let oldest = Number.MAX_SAFE_INTEGER;
     let bytes = 0;
-    for (const [seq, size] of this.#cached("searchRecent:raw", () => sqlText.searchRecent, true).iterate(searchBounds.candidates) as Iterable<[number, number]>) {
+    // all(), not iterate(): stopping an iteration early would leave the driver's statement mid-step.
+    for (const [seq, size] of this.#cached("searchRecent:raw", () => sqlText.searchRecent, true).all(searchBounds.candidates) as [number, number][]) {
       if (bytes > 0 && bytes + size > searchBounds.scanBytes) break;
       bytes += size;
       oldest = seq;

@@ -207,7 +207,7 @@ describe("ranking", () => {
     });
   });
 
-  test(`a term matching more than ${searchBounds.candidates} documents: only the newest ${searchBounds.candidates} are ranked (the documented trade-off)`, async () => {
+  test(`common words (${searchBounds.candidates}+ documents): only the newest ${searchBounds.candidates} are ranked; with a rare word they filter (the documented trade-off)`, async () => {
     await registry.create("common");
     await registry.use("common", async (t) => {
       const s = new DocumentStore(t);
@@ -224,6 +224,13 @@ describe("ranking", () => {
       // A rarer word of the same old document still finds it: the bound is per query, not per document.
       await s.update(oldest.id, { content: "common zanzibar" });
       expect((await s.search("zanzibar", 5)).map((h) => h.id)).toEqual([oldest.id]);
+      // With a rare word, a common word still filters (a zanzibar document without it is not a match).
+      const without = await s.create({ title: "zanzibar", content: "zanzibar zanzibar", tags: [] });
+      expect((await s.search("zanzibar common", 5)).map((h) => h.id)).toEqual([oldest.id]);
+      expect((await s.search("zanzibar", 5)).map((h) => h.id)).toEqual([without.id, oldest.id]);
+      // …and a literal term is checked on the ranked matches of a common word.
+      const plus = await s.create({ title: "plain", content: "common C++", tags: [] });
+      expect((await s.search("common C++", 5)).map((h) => h.id)).toEqual([plus.id]);
     });
   });
 });

@@ -12,7 +12,7 @@ export const searchDocuments = (limits: Config["documents"]) =>
     description:
       `Full-text search over titles and contents, best matches first (title matches weigh more). Up to ${searchBounds.maxTerms} words, all required; ` +
       `end a word with * for prefix search (at least ${searchBounds.minPrefixChars} letters before the *). Terms with symbols (C++, #tag, 50%, 🚀) must appear as written. ` +
-      `For very common words only the newest ${searchBounds.candidates} matching documents are ranked: add a rarer word to reach older ones. ` +
+      `Words in ${searchBounds.candidates}+ documents only filter when rarer words are present, and alone rank only the newest ${searchBounds.candidates} matches: add a rarer word to reach older documents. ` +
       "Snippets mark matches in **bold**; every * and \\ from the document itself is escaped with a backslash (\\*, \\\\), so an unescaped ** is always a match marker.",
     scope: "documents:read",
     input: z.object({

@@ -4,7 +4,7 @@ import type Database from "libsql";
 import { AppError, invalidInput, notFound } from "../../errors.ts";
 import type { TenantDatabase } from "../libsql/tenant-files.ts";
 import { documents, documentTags } from "./schema.ts";
-import { likePattern, parseSearchQuery, searchBounds } from "./search-query.ts";
+import { likePattern, parseSearchQuery, searchBounds, type SearchQuery } from "./search-query.ts";
 import { leadOf, snippetFinder, snippetOf } from "./snippet.ts";
 
 export type Document = {
@@ -84,13 +84,6 @@ const metaOf = (r: RowMeta) => ({
 
 const rowToDocument = (r: Row): Document => ({ ...metaOf(r), content: r.content });
 
-/**
- * The bounded candidate set of a search: the rowid of the `?2`-th newest match (0 when fewer match). FTS5
- * walks a doclist in rowid order, so this reads at most ?2 matches, and the ranking query that constrains
- * `rowid >=` it scores at most ?2 documents, however common the term.
- */
-const newestCandidate = "coalesce((SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?1 ORDER BY rowid DESC LIMIT 1 OFFSET ?2 - 1), 0)";
-
 /** The statements of the hot paths, prepared once per open tenant file. */
 const sqlText = {
   // Column order matters: rows of this statement are read as arrays (cheaper than objects) by rowOf.
@@ -104,25 +97,26 @@ const sqlText = {
   update: `UPDATE documents SET title = ?, content = ?, tags = ?, version = version + 1, bytes = ?, updated_at = ?
            WHERE seq = ? AND (? <= bytes OR (SELECT bytes FROM tenant_stats WHERE id = 1) + (? - bytes) <= ?)`,
   delete: "DELETE FROM documents WHERE id = ? RETURNING seq",
-  /** Up to a known number of candidates, then a snippet window per hit: see rankedMatches and the README's search section. */
-  searchRanked: `SELECT rowid AS seq, bm25(documents_fts, 5.0, 1.0) AS score FROM documents_fts
-                 WHERE documents_fts MATCH ?1 AND rowid >= ${newestCandidate} ORDER BY score LIMIT ?3`,
+  // Ranking, in tiers (see #rankedMatches): each statement reads a bounded number of index entries.
+  searchProbe: "SELECT 1 FROM documents_fts WHERE documents_fts MATCH ?1 LIMIT 1 OFFSET ?2 - 1",
+  searchExact: "SELECT rowid AS seq, bm25(documents_fts, 5.0, 1.0) AS score FROM documents_fts WHERE documents_fts MATCH ?1 ORDER BY score LIMIT ?2",
+  searchMatches: "SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?1 ORDER BY rowid DESC LIMIT ?2",
+  searchNewest: `SELECT seq, score FROM (
+                   SELECT rowid AS seq, bm25(documents_fts, 5.0, 1.0) AS score FROM documents_fts
+                   WHERE documents_fts MATCH ?1 ORDER BY rowid DESC LIMIT ?2)
+                 ORDER BY score LIMIT ?3`,
   searchRecent: "SELECT seq, bytes FROM documents ORDER BY seq DESC LIMIT ?",
   searchHit: "SELECT id, title, tags, version, created_at, updated_at, substr(content, 1, ?2) AS head, length(content) AS chars FROM documents WHERE seq = ?1",
 } as const;
 
 type StatementName = keyof typeof sqlText;
 
-/**
- * Ranked matches that contain every literal term (in the title or the first `literalWindowChars` of the content,
- * ASCII case-insensitive), among the newest `literalCandidates` matches of the query's words: at most
- * 500 x 64 Ki characters are read for the check. One statement per number of literals (at most maxTerms).
- */
-const rankedWithLiterals = (n: number) => `SELECT documents_fts.rowid AS seq, bm25(documents_fts, 5.0, 1.0) AS score
-  FROM documents_fts JOIN documents d ON d.seq = documents_fts.rowid
-  WHERE documents_fts MATCH ?1 AND documents_fts.rowid >= ${newestCandidate}
-    ${Array.from({ length: n }, (_, i) => `AND (d.title LIKE ?${i + 4} ESCAPE '\\' OR substr(d.content, 1, ${searchBounds.literalWindowChars}) LIKE ?${i + 4} ESCAPE '\\')`).join("\n    ")}
-  ORDER BY score LIMIT ?3`;
+/** A ranked document: its position and its bm25 score (lower is better, as FTS5 returns it). */
+type Ranked = { seq: number; score: number };
+
+/** Whether one document holds every literal term (title, or the first `literalWindowChars` of the content). */
+const holdsLiterals = (n: number) => `SELECT 1 FROM documents WHERE seq = ?1
+  ${Array.from({ length: n }, (_, i) => `AND (title LIKE ?${i + 2} ESCAPE '\\' OR substr(content, 1, ${searchBounds.literalWindowChars}) LIKE ?${i + 2} ESCAPE '\\')`).join("\n  ")}`;
 
 /** Documents of a symbols-only query: newest first among the scanned documents, each holding every literal. */
 const recentWithLiterals = (n: number) => `SELECT seq, 0 AS score FROM documents WHERE seq >= ?1
@@ -219,12 +213,12 @@ export class DocumentStore {
 
   /**
    * Full-text search over title and content, best (bm25, title weighted 5x) first, with highlighted snippets.
-   * Cost is bounded by construction (searchBounds): at most `candidates` documents are scored, a snippet
+   * Cost is bounded by construction (searchBounds): see #rankedMatches for the ranking, a snippet
    * reads at most `snippetWindowChars` of a hit, and a symbols-only query scans at most `scanBytes`.
    */
   async search(query: string, limit: number): Promise<SearchHit[]> {
     const parsed = parseSearchQuery(query);
-    const ranked = parsed.fts === null ? this.#recentWithLiterals(parsed.literals, limit) : this.#rankedMatches(parsed.fts, parsed.literals, limit);
+    const ranked = parsed.fts === null ? this.#recentWithLiterals(parsed.literals, limit) : this.#withLiterals(this.#rankedMatches(parsed, limit), parsed.literals, limit);
     const finder = snippetFinder(parsed.terms);
     return ranked.map(({ seq, score }) => {
       const r = this.#stmt("searchHit").get(seq, searchBounds.snippetWindowChars) as RowMeta & { head: string; chars: number };
@@ -235,20 +229,41 @@ export class DocumentStore {
   }
 
   /**
-   * The best `limit` of the newest `candidates` matches. The trade-off, for a query matching more documents
-   * than that: an older document is not considered, even when bm25 would rank it first. Up to `candidates`
-   * matches, the results are exactly those of ranking every match.
+   * Ranked matches without reading every match of a common word. FTS5's bm25 counts the documents of each phrase
+   * (one pass over its whole list of documents) and scores every row it is given, so the ranking runs in tiers:
+   * - every phrase matches fewer than `candidates` documents: bm25 over all matches, exactly as before;
+   * - some phrases are common: bm25 over the rare phrases only, restricted to documents matching the whole query
+   *   (both sets are smaller than `candidates`): common words filter but do not add to the score;
+   * - every phrase is common: bm25 over the newest `candidates` matches of the whole query.
+   * The trade-off of the last tier: an older document is not considered, even when bm25 would rank it first.
+   * When literal terms follow, `literalCandidates` ranked matches are returned for them to filter.
    */
-  #rankedMatches(fts: string, literals: string[], limit: number): { seq: number; score: number }[] {
-    if (literals.length === 0) return this.#stmt("searchRanked").all(fts, searchBounds.candidates, limit) as { seq: number; score: number }[];
-    return this.#cached(`searchRanked:${literals.length}`, () => rankedWithLiterals(literals.length)).all(fts, searchBounds.literalCandidates, limit, ...literals.map(likePattern)) as {
-      seq: number;
-      score: number;
-    }[];
+  #rankedMatches(query: SearchQuery, limit: number): Ranked[] {
+    const wanted = query.literals.length ? searchBounds.literalCandidates : limit;
+    const probe = this.#stmt("searchProbe");
+    const rare = query.phrases.filter((phrase) => probe.get(phrase, searchBounds.candidates) === undefined);
+    if (rare.length === query.phrases.length) return this.#stmt("searchExact").all(query.fts, wanted) as Ranked[];
+    if (rare.length === 0) return this.#stmt("searchNewest").all(query.fts, searchBounds.candidates, wanted) as Ranked[];
+    const matching = new Set((this.#cached("searchMatches:raw", () => sqlText.searchMatches, true).all(query.fts, searchBounds.candidates) as [number][]).map((r) => r[0]));
+    const scored = this.#stmt("searchExact").all(rare.join(" "), searchBounds.candidates) as Ranked[];
+    return scored.filter((r) => matching.has(r.seq)).slice(0, wanted);
+  }
+
+  /** The first `limit` ranked matches holding every literal term (checked one by one, best first). */
+  #withLiterals(ranked: Ranked[], literals: string[], limit: number): Ranked[] {
+    if (literals.length === 0) return ranked;
+    const holds = this.#cached(`searchLiterals:${literals.length}`, () => holdsLiterals(literals.length));
+    const patterns = literals.map(likePattern);
+    const kept: Ranked[] = [];
+    for (const r of ranked) {
+      if (kept.length === limit) break;
+      if (holds.get(r.seq, ...patterns) !== undefined) kept.push(r);
+    }
+    return kept;
   }
 
   /** A symbols-only query (no word for the index): newest documents first, scanning at most `scanBytes` of text. */
-  #recentWithLiterals(literals: string[], limit: number): { seq: number; score: number }[] {
+  #recentWithLiterals(literals: string[], limit: number): Ranked[] {
     let oldest = Number.MAX_SAFE_INTEGER;
     let bytes = 0;
     // all(), not iterate(): stopping an iteration early would leave the driver's statement mid-step.
@@ -257,7 +272,7 @@ export class DocumentStore {
       bytes += size;
       oldest = seq;
     }
-    return this.#cached(`searchRecent:${literals.length}`, () => recentWithLiterals(literals.length)).all(oldest, limit, ...literals.map(likePattern)) as { seq: number; score: number }[];
+    return this.#cached(`searchRecent:${literals.length}`, () => recentWithLiterals(literals.length)).all(oldest, limit, ...literals.map(likePattern)) as Ranked[];
   }
 
   /** A statement built on demand (its text depends on the query's shape), prepared once per connection. */

@@ -11,9 +11,13 @@ export const searchBounds = {
   maxTerms: 16,
   /** Letters or digits before a `*`: 2- and 3-character prefixes are FTS5 prefix indexes (migration 0003). */
   minPrefixChars: 2,
-  /** Matches ranked per query: the newest this many documents that match (by creation), then bm25 over them. */
+  /**
+   * A word (or prefix) matching at least this many documents is "common": bm25 would read its whole list of
+   * documents to count them. Queries with a rarer word are ranked by their rare words only (the common ones
+   * still filter); queries of common words only rank the newest this many matches.
+   */
   candidates: 2000,
-  /** Matches checked for literal terms: fewer, as each check reads up to `literalWindowChars` of a document. */
+  /** Ranked matches checked for literal terms, best first: each check reads up to `literalWindowChars` of a document. */
   literalCandidates: 500,
   /** Characters of a document's content (after its title) a literal term is looked for in (its beginning). */
   literalWindowChars: 65_536,
@@ -37,6 +41,8 @@ export type SearchTerm = {
 export type SearchQuery = {
   /** The FTS5 MATCH expression over the terms' words, or null when no term has a letter or digit. */
   fts: string | null;
+  /** The quoted FTS5 phrase of each term that has words (fts is these, ANDed). */
+  phrases: string[];
   terms: SearchTerm[];
   literals: string[];
 };
@@ -85,7 +91,7 @@ export function parseSearchQuery(text: string): SearchQuery {
     throw invalidInput(`query has ${terms.length} terms; at most ${searchBounds.maxTerms} are allowed: drop the least specific words`);
   }
   if (terms.length === 0) throw invalidInput("query has no searchable words: use letters or digits");
-  return { fts: phrases.length ? phrases.join(" ") : null, terms, literals: terms.flatMap((t) => (t.literal === null ? [] : [t.literal])) };
+  return { fts: phrases.length ? phrases.join(" ") : null, phrases, terms, literals: terms.flatMap((t) => (t.literal === null ? [] : [t.literal])) };
 }
 
 /** A LIKE pattern (with ESCAPE '\') that finds `literal` anywhere, ASCII case-insensitively as SQLite's LIKE does. */

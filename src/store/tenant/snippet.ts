@@ -23,24 +23,43 @@ export const escapeSnippetText = (text: string) => text.replace(/[\\*]/g, (c) =>
 
 type Span = { start: number; end: number };
 
-const foldedChars = new Map<string, string>();
+/** Latin letters (U+00C0–U+024F, U+1E00–U+1EFF) without their diacritic, by code unit; 0 where none applies. */
+let latinFold: Uint16Array | undefined;
+function latinFoldTable(): Uint16Array {
+  if (latinFold) return latinFold;
+  latinFold = new Uint16Array(0x1f00);
+  for (const [from, to] of [[0xc0, 0x24f], [0x1e00, 0x1eff]] as const) {
+    for (let code = from; code <= to; code++) {
+      const folded = foldWord(String.fromCharCode(code));
+      if (folded.length === 1) latinFold[code] = folded.charCodeAt(0);
+    }
+  }
+  return latinFold;
+}
+const utf16 = new TextDecoder("utf-16le");
+
 /**
  * The text lower-cased and without diacritics, character for character, so that offsets in the folded text are
- * offsets in the original (a character whose folding would change the length stays as it is).
+ * offsets in the original. Diacritics are removed from Latin letters only, as unicode61 does; in the rare text
+ * whose lower case has another length (e.g. "İ"), characters are lower-cased one by one where that keeps them.
  */
 export function foldSameLength(text: string): string {
-  if (!/[^\u0000-\u007f]/.test(text)) return text.toLowerCase();
-  let out = "";
-  for (const ch of text) {
-    let folded = foldedChars.get(ch);
-    if (folded === undefined) {
-      const f = foldWord(ch);
-      folded = f.length === ch.length ? f : ch.toLowerCase().length === ch.length ? ch.toLowerCase() : ch;
-      if (foldedChars.size < 4096) foldedChars.set(ch, folded);
+  let lower = text.toLowerCase();
+  if (lower.length !== text.length) {
+    lower = "";
+    for (const ch of text) {
+      const l = ch.toLowerCase();
+      lower += l.length === ch.length ? l : ch;
     }
-    out += folded;
   }
-  return out;
+  if (!/[\u00c0-\u024f\u1e00-\u1eff]/.test(lower)) return lower;
+  const table = latinFoldTable();
+  const codes = new Uint16Array(lower.length);
+  for (let i = 0; i < lower.length; i++) {
+    const code = lower.charCodeAt(i);
+    codes[i] = (code < 0x1f00 && table[code]) || code;
+  }
+  return utf16.decode(codes);
 }
 
 const escapeRegExp = (text: string) => text.replace(/[\\^$.*+?()[\]{}|/-]/g, (c) => `\\${c}`);

@@ -18,7 +18,7 @@ import { parseArgs } from "node:util";
 import { applyMigrations, nativeTarget } from "../src/store/migrate.ts";
 import { tenantMigrations } from "../src/store/migrations.gen.ts";
 import { DocumentStore, toFtsQuery } from "../src/store/tenant/documents.ts";
-import { TenantRegistry } from "../src/tenancy/registry.ts";
+import { TenantFiles } from "../src/store/libsql/tenant-files.ts";
 import { tenantDbPath } from "../src/tenancy/tenant-id.ts";
 import { seed, type SeedManifest } from "./seed.ts";
 
@@ -157,7 +157,7 @@ try {
   }
 
   // 3. The migration, as the server applies it when it opens an older file.
-  const registry = new TenantRegistry({ dataDir: dir, maxOpen: 4, sqlite });
+  const registry = new TenantFiles({ dataDir: dir, maxOpen: 4, sqlite });
   const t0 = performance.now();
   await registry.use("corpus", async () => undefined);
   const migrationMs = performance.now() - t0;

@@ -8,7 +8,7 @@ import { applyMigrations, nativeTarget } from "../../src/store/migrate.ts";
 import { tenantMigrations } from "../../src/store/migrations.gen.ts";
 import { DocumentStore, toFtsQuery } from "../../src/store/tenant/documents.ts";
 import { parseSearchQuery, searchBounds } from "../../src/store/tenant/search-query.ts";
-import { TenantRegistry } from "../../src/tenancy/registry.ts";
+import { TenantFiles as TenantRegistry } from "../../src/store/libsql/tenant-files.ts";
 import { tenantDbPath } from "../../src/tenancy/tenant-id.ts";
 import { cleanupTempDirs, tempDir } from "../helpers/tmp.ts";
 

@@ -236,6 +236,8 @@ export class DocumentStore {
    *   (both sets are smaller than `candidates`): common words filter but do not add to the score;
    * - every phrase is common: bm25 over the newest `candidates` matches of the whole query.
    * The trade-off of the last tier: an older document is not considered, even when bm25 would rank it first.
+   * What still grows with the tenant's size is bm25's count of each common phrase's documents in that tier
+   * (one pass over its list, at most maxTerms lists): cheap per entry, and never a score per match.
    * When literal terms follow, `literalCandidates` ranked matches are returned for them to filter.
    */
   #rankedMatches(query: SearchQuery, limit: number): Ranked[] {

@@ -62,6 +62,12 @@ export function foldSameLength(text: string): string {
   return utf16.decode(codes);
 }
 
+/**
+ * How every word with this Porter stem begins: the stem less its last two letters (one for a 3-letter stem:
+ * "toy" stems to "toi"); a stem's end may be rewritten ("happy" → "happi", "possibly" → "possibl").
+ */
+export const stemStart = (stem: string) => stem.slice(0, stem.length > 3 ? -2 : stem.length === 3 ? 2 : stem.length);
+
 const escapeRegExp = (text: string) => text.replace(/[\\^$.*+?()[\]{}|/-]/g, (c) => `\\${c}`);
 
 /**
@@ -81,7 +87,7 @@ export function snippetFinder(terms: SearchTerm[]): SnippetFinder | null {
     if (term.literal !== null) literals.push(foldSameLength(term.literal));
     else term.words.forEach((w, i) => (term.prefix && i === term.words.length - 1 ? prefixes.push(w) : stems.add(w)));
   }
-  const starts = [...stems].map((s) => (s.length > 3 ? s.slice(0, s.length - 2) : s));
+  const starts = [...stems].map(stemStart);
   const wordStarts = [...new Set([...starts, ...prefixes])].map(escapeRegExp);
   const alternatives = [
     ...(wordStarts.length ? [`(?<![${wordChar}])(?:${wordStarts.join("|")})[${wordChar}]*`] : []),

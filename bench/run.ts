@@ -352,7 +352,10 @@ See bench/PROFILE.md for where mcp-mt spends its time per request.
 
 console.log(`\n${table(cells)}\n\n${ratioText(r)}\n\nTarget: ${verdict}\n`);
 if (!values["no-write"]) {
-  await Bun.write(join(benchDir, "RESULTS.md"), md);
+  // Keep the sections other benchmarks write between their markers (bench/search.ts).
+  const previous = await Bun.file(join(benchDir, "RESULTS.md")).text().catch(() => "");
+  const kept = previous.match(/<!-- [a-z-]+:begin[\s\S]*?<!-- [a-z-]+:end -->/g) ?? [];
+  await Bun.write(join(benchDir, "RESULTS.md"), [md.trimEnd(), ...kept].join("\n\n") + "\n");
   say(`wrote ${relative(root, join(benchDir, "RESULTS.md"))}`);
 }
 

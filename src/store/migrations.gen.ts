@@ -9,6 +9,7 @@ import control5 from "../../drizzle/control/0005_data_dir_settings.sql" with { t
 import tenant0 from "../../drizzle/tenant/0000_init.sql" with { type: "text" };
 import tenant1 from "../../drizzle/tenant/0001_fts.sql" with { type: "text" };
 import tenant2 from "../../drizzle/tenant/0002_stats.sql" with { type: "text" };
+import tenant3 from "../../drizzle/tenant/0003_fts_prefix.sql" with { type: "text" };
 
 export const controlMigrations: MigrationSource[] = [
   { tag: "0000_init", when: 1795665895793, sql: control0 },
@@ -23,4 +24,5 @@ export const tenantMigrations: MigrationSource[] = [
   { tag: "0000_init", when: 1795665896159, sql: tenant0 },
   { tag: "0001_fts", when: 1795665896477, sql: tenant1 },
   { tag: "0002_stats", when: 1795667187644, sql: tenant2 },
+  { tag: "0003_fts_prefix", when: 1796006251775, sql: tenant3 },
 ];

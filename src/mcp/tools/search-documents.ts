@@ -1,6 +1,7 @@
 import { z } from "zod";
 import type { Config } from "../../config/schema.ts";
 import { events } from "../../metering/usage-meter.ts";
+import { searchBounds } from "../../store/tenant/search-query.ts";
 import { pageSize } from "../schemas.ts";
 import { defineTool } from "../tool.ts";
 
@@ -8,7 +9,11 @@ export const searchDocuments = (limits: Config["documents"]) =>
   defineTool({
     name: "search_documents",
     title: "Search documents",
-    description: "Full-text search over titles and contents, best matches first (title matches weigh more). Words are ANDed; end a word with * for prefix search. Returns snippets with matches in **bold**.",
+    description:
+      `Full-text search over titles and contents, best matches first (title matches weigh more). Up to ${searchBounds.maxTerms} words, all required; ` +
+      `end a word with * for prefix search (at least ${searchBounds.minPrefixChars} letters before the *). Terms with symbols (C++, #tag, 50%, 🚀) must appear as written. ` +
+      `Words in ${searchBounds.candidates}+ documents only filter when rarer words are present, and alone rank only the newest ${searchBounds.candidates} matches: add a rarer word to reach older documents. ` +
+      "Snippets mark matches in **bold**; every * and \\ from the document itself is escaped with a backslash (\\*, \\\\), so an unescaped ** is always a match marker.",
     scope: "documents:read",
     input: z.object({
       query: z.string().min(1, "query must not be empty").max(limits.max_query_chars, `query must be at most ${limits.max_query_chars} characters`).describe("Words to look for."),

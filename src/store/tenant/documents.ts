@@ -4,6 +4,8 @@ import type Database from "libsql";
 import { AppError, invalidInput, notFound } from "../../errors.ts";
 import type { TenantDatabase } from "../libsql/tenant-files.ts";
 import { documents, documentTags } from "./schema.ts";
+import { likePattern, parseSearchQuery, searchBounds, type SearchQuery } from "./search-query.ts";
+import { leadOf, snippetFinder, snippetOf } from "./snippet.ts";
 
 export type Document = {
   id: string;
@@ -33,8 +35,6 @@ const encoder = new TextEncoder();
 export const byteLength = (text: string) => encoder.encode(text).length;
 const sizeOf = (title: string, content: string, tags: string[]) => byteLength(title) + byteLength(content) + tags.reduce((n, t) => n + byteLength(t), 0);
 
-
-
 /** Opaque cursors: the position (seq) of the last item returned, base64url-encoded with a version tag. */
 const encodeCursor = (seq: number) => Buffer.from(`c1:${seq}`).toString("base64url");
 function decodeCursor(cursor: string): number {
@@ -44,7 +44,8 @@ function decodeCursor(cursor: string): number {
 }
 
 /**
- * FTS5 query from user text: every term is quoted (so `"`, `NEAR(`, `AND`, `-` or `:` are plain text), terms are
+ * The FTS5 query of search before bounded search (now parseSearchQuery), kept as the reference the rare-term
+ * ranking test and bench/search.ts compare against. Every term is quoted (so `"`, `NEAR(`, `AND`, `-` or `:` are plain text), terms are
  * ANDed, and a trailing `*` on a term keeps prefix search. Returns null when no searchable term remains.
  */
 export function toFtsQuery(text: string): string | null {
@@ -96,17 +97,31 @@ const sqlText = {
   update: `UPDATE documents SET title = ?, content = ?, tags = ?, version = version + 1, bytes = ?, updated_at = ?
            WHERE seq = ? AND (? <= bytes OR (SELECT bytes FROM tenant_stats WHERE id = 1) + (? - bytes) <= ?)`,
   delete: "DELETE FROM documents WHERE id = ? RETURNING seq",
-  // Rank first over the whole match set, then build snippets for the page only (snippets are the costly part).
-  search: `WITH ranked AS (
-             SELECT rowid AS seq, bm25(documents_fts, 5.0, 1.0) AS score FROM documents_fts
-             WHERE documents_fts MATCH ?1 ORDER BY score LIMIT ?2)
-           SELECT d.id, d.title, d.tags, d.version, d.created_at, d.updated_at, ranked.score,
-                  snippet(documents_fts, -1, '**', '**', '…', 16) AS snippet
-           FROM ranked JOIN documents_fts ON documents_fts.rowid = ranked.seq JOIN documents d ON d.seq = ranked.seq
-           WHERE documents_fts MATCH ?1 ORDER BY ranked.score`,
+  // Ranking, in tiers (see #rankedMatches): each statement reads a bounded number of index entries.
+  searchProbe: "SELECT 1 FROM documents_fts WHERE documents_fts MATCH ?1 LIMIT 1 OFFSET ?2 - 1",
+  searchExact: "SELECT rowid AS seq, bm25(documents_fts, 5.0, 1.0) AS score FROM documents_fts WHERE documents_fts MATCH ?1 ORDER BY score LIMIT ?2",
+  searchMatches: "SELECT rowid FROM documents_fts WHERE documents_fts MATCH ?1 ORDER BY rowid DESC LIMIT ?2",
+  searchNewest: `SELECT seq, score FROM (
+                   SELECT rowid AS seq, bm25(documents_fts, 5.0, 1.0) AS score FROM documents_fts
+                   WHERE documents_fts MATCH ?1 ORDER BY rowid DESC LIMIT ?2)
+                 ORDER BY score LIMIT ?3`,
+  searchRecent: "SELECT seq, bytes FROM documents ORDER BY seq DESC LIMIT ?",
+  searchHit: "SELECT id, title, tags, version, created_at, updated_at, substr(content, 1, ?2) AS head, length(content) AS chars FROM documents WHERE seq = ?1",
 } as const;
 
 type StatementName = keyof typeof sqlText;
+
+/** A ranked document: its position and its bm25 score (lower is better, as FTS5 returns it). */
+type Ranked = { seq: number; score: number };
+
+/** Whether one document holds every literal term (title, or the first `literalWindowChars` of the content). */
+const holdsLiterals = (n: number) => `SELECT 1 FROM documents WHERE seq = ?1
+  ${Array.from({ length: n }, (_, i) => `AND (title LIKE ?${i + 2} ESCAPE '\\' OR substr(content, 1, ${searchBounds.literalWindowChars}) LIKE ?${i + 2} ESCAPE '\\')`).join("\n  ")}`;
+
+/** Documents of a symbols-only query: newest first among the scanned documents, each holding every literal. */
+const recentWithLiterals = (n: number) => `SELECT seq, 0 AS score FROM documents WHERE seq >= ?1
+  ${Array.from({ length: n }, (_, i) => `AND (title LIKE ?${i + 3} ESCAPE '\\' OR substr(content, 1, ${searchBounds.literalWindowChars}) LIKE ?${i + 3} ESCAPE '\\')`).join("\n  ")}
+  ORDER BY seq DESC LIMIT ?2`;
 
 export class DocumentStore {
   readonly #t: TenantDatabase;
@@ -196,12 +211,81 @@ export class DocumentStore {
     };
   }
 
-  /** Full-text search over title and content, best (bm25, title weighted 5x) first, with highlighted snippets. */
+  /**
+   * Full-text search over title and content, best (bm25, title weighted 5x) first, with highlighted snippets.
+   * Cost is bounded by construction (searchBounds): see #rankedMatches for the ranking, a snippet
+   * reads at most `snippetWindowChars` of a hit, and a symbols-only query scans at most `scanBytes`.
+   */
   async search(query: string, limit: number): Promise<SearchHit[]> {
-    const fts = toFtsQuery(query);
-    if (fts === null) throw invalidInput("query has no searchable words: use letters or digits");
-    const rows = this.#stmt("search").all(fts, limit) as (RowMeta & { snippet: string; score: number })[];
-    return rows.map((r) => ({ ...metaOf(r), snippet: r.snippet, score: Math.round(-r.score * 1e4) / 1e4 }));
+    const parsed = parseSearchQuery(query);
+    const ranked = parsed.fts === null ? this.#recentWithLiterals(parsed.literals, limit) : this.#withLiterals(this.#rankedMatches(parsed, limit), parsed.literals, limit);
+    const finder = snippetFinder(parsed.terms);
+    return ranked.map(({ seq, score }) => {
+      const r = this.#stmt("searchHit").get(seq, searchBounds.snippetWindowChars) as RowMeta & { head: string; chars: number };
+      const truncated = r.chars > r.head.length;
+      const snippet = snippetOf(r.head, finder, truncated) ?? snippetOf(r.title, finder) ?? leadOf(r.head, truncated);
+      return { ...metaOf(r), snippet, score: Math.round(-score * 1e4) / 1e4 || 0 };
+    });
+  }
+
+  /**
+   * Ranked matches without reading every match of a common word. FTS5's bm25 counts the documents of each phrase
+   * (one pass over its whole list of documents) and scores every row it is given, so the ranking runs in tiers:
+   * - every phrase matches fewer than `candidates` documents: bm25 over all matches, exactly as before;
+   * - some phrases are common: bm25 over the rare phrases only, restricted to documents matching the whole query
+   *   (both sets are smaller than `candidates`): common words filter but do not add to the score;
+   * - every phrase is common: bm25 over the newest `candidates` matches of the whole query.
+   * The trade-off of the last tier: an older document is not considered, even when bm25 would rank it first.
+   * What still grows with the tenant's size is bm25's count of each common phrase's documents in that tier
+   * (one pass over its list, at most maxTerms lists): cheap per entry, and never a score per match.
+   * When literal terms follow, `literalCandidates` ranked matches are returned for them to filter.
+   */
+  #rankedMatches(query: SearchQuery, limit: number): Ranked[] {
+    const wanted = query.literals.length ? searchBounds.literalCandidates : limit;
+    const probe = this.#stmt("searchProbe");
+    const rare = query.phrases.filter((phrase) => probe.get(phrase, searchBounds.candidates) === undefined);
+    if (rare.length === query.phrases.length) return this.#stmt("searchExact").all(query.fts, wanted) as Ranked[];
+    if (rare.length === 0) return this.#stmt("searchNewest").all(query.fts, searchBounds.candidates, wanted) as Ranked[];
+    const matching = new Set((this.#cached("searchMatches:raw", () => sqlText.searchMatches, true).all(query.fts, searchBounds.candidates) as [number][]).map((r) => r[0]));
+    const scored = this.#stmt("searchExact").all(rare.join(" "), searchBounds.candidates) as Ranked[];
+    return scored.filter((r) => matching.has(r.seq)).slice(0, wanted);
+  }
+
+  /** The first `limit` ranked matches holding every literal term (checked one by one, best first). */
+  #withLiterals(ranked: Ranked[], literals: string[], limit: number): Ranked[] {
+    if (literals.length === 0) return ranked;
+    const holds = this.#cached(`searchLiterals:${literals.length}`, () => holdsLiterals(literals.length));
+    const patterns = literals.map(likePattern);
+    const kept: Ranked[] = [];
+    for (const r of ranked) {
+      if (kept.length === limit) break;
+      if (holds.get(r.seq, ...patterns) !== undefined) kept.push(r);
+    }
+    return kept;
+  }
+
+  /** A symbols-only query (no word for the index): newest documents first, scanning at most `scanBytes` of text. */
+  #recentWithLiterals(literals: string[], limit: number): Ranked[] {
+    let oldest = Number.MAX_SAFE_INTEGER;
+    let bytes = 0;
+    // all(), not iterate(): stopping an iteration early would leave the driver's statement mid-step.
+    for (const [seq, size] of this.#cached("searchRecent:raw", () => sqlText.searchRecent, true).all(searchBounds.candidates) as [number, number][]) {
+      if (bytes > 0 && bytes + size > searchBounds.scanBytes) break;
+      bytes += size;
+      oldest = seq;
+    }
+    return this.#cached(`searchRecent:${literals.length}`, () => recentWithLiterals(literals.length)).all(oldest, limit, ...literals.map(likePattern)) as Ranked[];
+  }
+
+  /** A statement built on demand (its text depends on the query's shape), prepared once per connection. */
+  #cached(name: string, text: () => string, raw = false): Database.Statement<unknown[]> {
+    let statement = this.#t.statements.get(name) as Database.Statement<unknown[]> | undefined;
+    if (!statement) {
+      statement = this.#t.native.prepare(text());
+      if (raw) statement.raw(true);
+      this.#t.statements.set(name, statement);
+    }
+    return statement;
   }
 
   /** Applies the given fields; with `expectedVersion`, refuses (conflict) unless the stored version matches. */

@@ -28,7 +28,8 @@ class FakeInner implements Transport {
 
 async function setup(overrides: Record<string, number>, scopes?: string[]) {
   const time = new FakeTime();
-  const config = configSchema.parse({});
+  // Refuse at once over the concurrency cap: these tests are about slots, not about waiting for one.
+  const config = configSchema.parse({ limits: { concurrency_wait_ms: 0 } });
   const control = await openControl(tempDir(), { synchronous: "NORMAL", busyTimeoutMs: 1000 });
   const meter = new UsageMeter({ control, clock: time.wall, monotonic: time.monotonic, timers: time.timers });
   const tools = new Map<string, CatalogueTool>(buildCatalogue(config).tools.map((t) => [t.name, t]));

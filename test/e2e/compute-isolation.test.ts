@@ -1,0 +1,93 @@
+/**
+ * Tenants apart in compute, through the binary: one tenant's stuck statement (here: its file's write lock held
+ * from outside, so its write waits inside its store worker) never delays another tenant or /healthz, the stuck
+ * request gets its 504 at the plan's deadline, and the file stays intact with every acknowledged write present.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import Database from "libsql";
+import { join } from "node:path";
+import { binaryInEmptyDir, run } from "../helpers/binary.ts";
+import { modernRequest, startServe, type ServerProcess } from "../helpers/server.ts";
+import { cleanupTempDirs } from "../helpers/tmp.ts";
+
+let dir: string;
+let server: ServerProcess;
+const keys: Record<string, string> = {};
+
+async function call(key: string, name: string, args: Record<string, unknown>) {
+  const { body, headers } = modernRequest("tools/call", { name, arguments: args });
+  const response = await fetch(server.url, { method: "POST", headers: { ...headers, authorization: `Bearer ${key}` }, body: JSON.stringify(body) });
+  return { status: response.status, body: (await response.json()) as any };
+}
+
+/** Holds the tenant file's write lock from this process until released. */
+function holdWriteLock(tenant: string): () => void {
+  const db = new Database(join(dir, "data", "tenants", `${tenant}.db`), { timeout: 0 } as Database.Options);
+  db.exec("BEGIN EXCLUSIVE");
+  return () => {
+    db.exec("ROLLBACK");
+    db.close();
+  };
+}
+
+beforeAll(async () => {
+  let bin: string;
+  ({ dir, bin } = binaryInEmptyDir());
+  for (const id of ["stuck", "victim"]) keys[id] = run(bin, ["tenant", "add", id, "--json"], { cwd: dir }).json().api_key;
+  // The stuck tenant's requests end at 400 ms; its writes would wait up to 5 s for the lock (busy_timeout).
+  run(bin, ["tenant", "set-limit", "stuck", "--request-timeout-ms", "400"], { cwd: dir });
+  // ONE store worker: both tenants start on it, so the victim is only served if the stall hand-off works.
+  server = await startServe(bin, dir, [], { MCP_MT_TENANCY_WORKERS: "1", MCP_MT_TENANCY_STALL_MS: "50" });
+});
+afterAll(async () => {
+  await server?.stop();
+  cleanupTempDirs();
+});
+
+describe("compute isolation (one store worker)", () => {
+  test("a tenant stuck in its worker: it gets 504 at its deadline, the other tenant and /healthz are served meanwhile", async () => {
+    const acknowledged: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const created = await call(keys.stuck!, "create_document", { title: `kept ${i}`, content: "acknowledged before the stall" });
+      expect(created.status).toBe(200);
+      acknowledged.push(created.body.result.structuredContent.id);
+    }
+    const victimDoc = (await call(keys.victim!, "create_document", { title: "victim", content: "served" })).body.result.structuredContent.id;
+
+    const release = holdWriteLock("stuck");
+    const events: string[] = [];
+    const stuck = call(keys.stuck!, "create_document", { title: "during the stall", content: "may or may not land" }).then((r) => {
+      events.push("stuck");
+      return r;
+    });
+    await Bun.sleep(100);
+    for (let i = 0; i < 5; i++) {
+      const read = await call(keys.victim!, "get_document", { id: victimDoc });
+      expect(read.status).toBe(200);
+      expect(read.body.result.structuredContent.id).toBe(victimDoc);
+      expect((await fetch(new URL("/healthz", server.url))).status).toBe(200);
+    }
+    events.push("victim served");
+    const timedOut = await stuck;
+    expect(timedOut.status).toBe(504);
+    expect(timedOut.body.error.message).toContain("timed out after 400 ms");
+    // The victim was served while the stuck request was still waiting on its deadline.
+    expect(events).toEqual(["victim served", "stuck"]);
+    release();
+
+    // Every acknowledged write is there, the tenant works again, and its file is intact.
+    const listed = await call(keys.stuck!, "list_documents", { limit: 100 });
+    const ids = listed.body.result.structuredContent.documents.map((d: { id: string }) => d.id);
+    for (const id of acknowledged) expect(ids).toContain(id);
+    expect((await call(keys.stuck!, "create_document", { title: "after", content: "works again" })).status).toBe(200);
+    const check = new Database(join(dir, "data", "tenants", "stuck.db"), { readonly: true } as Database.Options);
+    expect(check.prepare("PRAGMA integrity_check").raw().all()).toEqual([["ok"]]);
+    check.close();
+  });
+
+  test("the hand-off is logged: the operator sees which tenant stalled a worker", () => {
+    const line = server.stderr().split("\n").find((l) => l.includes("store worker stalled by one tenant"));
+    expect(line).toBeDefined();
+    expect(JSON.parse(line!)).toMatchObject({ level: "warn", tenant: "stuck", moved: 1 });
+  });
+});

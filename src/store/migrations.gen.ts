@@ -5,6 +5,7 @@ import control1 from "../../drizzle/control/0001_usage.sql" with { type: "text" 
 import control2 from "../../drizzle/control/0002_key_rotation.sql" with { type: "text" };
 import control3 from "../../drizzle/control/0003_audit_log.sql" with { type: "text" };
 import control4 from "../../drizzle/control/0004_tenant_encryption.sql" with { type: "text" };
+import control5 from "../../drizzle/control/0005_oauth.sql" with { type: "text" };
 import tenant0 from "../../drizzle/tenant/0000_init.sql" with { type: "text" };
 import tenant1 from "../../drizzle/tenant/0001_fts.sql" with { type: "text" };
 import tenant2 from "../../drizzle/tenant/0002_stats.sql" with { type: "text" };
@@ -15,6 +16,7 @@ export const controlMigrations: MigrationSource[] = [
   { tag: "0002_key_rotation", when: 1795667813266, sql: control2 },
   { tag: "0003_audit_log", when: 1795667832931, sql: control3 },
   { tag: "0004_tenant_encryption", when: 1795669340676, sql: control4 },
+  { tag: "0005_oauth", when: 1796006167725, sql: control5 },
 ];
 
 export const tenantMigrations: MigrationSource[] = [

@@ -51,7 +51,7 @@ export class JwtVerifier {
       // The issuer URL may only be known once the port is chosen, so the verifier is built on first use.
       verifier: () => {
         const issuer = options.issuer();
-        if (cached?.issuer !== issuer) cached = new JwtVerifier(options.keys, undefined, { issuer, audience: options.audience, algorithms: [options.algorithm], clockTolerance: 30, tenantClaim: "tenant_id", scopeClaim: "scope" });
+        if (cached?.issuer !== issuer) cached = new JwtVerifier(options.keys, undefined, { issuer, audience: options.audience, algorithms: [options.algorithm], clockTolerance: 5, tenantClaim: "tenant_id", scopeClaim: "scope" });
         return cached;
       },
     };

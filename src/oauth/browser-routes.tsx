@@ -37,6 +37,9 @@ export function browserRoutes(as: AuthorizationServer, clientAddress: (c: Contex
   const page = (c: Context, status: number, body: JSX.Element, formAction = "'self'") => {
     c.header("content-security-policy", `${baseCsp}; form-action ${formAction}`);
     c.header("cache-control", "no-store");
+    // same-origin, not no-referrer: with no-referrer Chrome sends `Origin: null` on form posts, which the
+    // Origin check must refuse; the app (another origin) still gets no Referer.
+    c.header("referrer-policy", "same-origin");
     return c.html(body, status as 200);
   };
   const errorPage = (c: Context, status: number, title: string, message: string) => page(c, status, <ErrorPage title={title} message={message} />);

@@ -8,7 +8,7 @@ export function Layout({ title, children }: { title: string; children: Child }) 
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="referrer" content="no-referrer" />
+        <meta name="referrer" content="same-origin" />
         <title>{`${title} · mcp-mt`}</title>
         <link rel="stylesheet" href="/oauth/style.css" />
       </head>

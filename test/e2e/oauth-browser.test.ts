@@ -49,7 +49,7 @@ afterAll(async () => {
 async function capture(page: Page, name: string): Promise<void> {
   for (const [label, size] of Object.entries(widths)) {
     await page.setViewportSize(size);
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    const overflow = (await page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")) as number;
     expect(overflow).toBeLessThanOrEqual(0);
     await page.screenshot({ path: join(shots, `oauth-${name}-${label}.png`), fullPage: true });
   }
@@ -79,7 +79,7 @@ describe.skipIf(!executable)("the OAuth pages in headless Chromium", () => {
     await page.goto(provider.authorizationUrl!.toString());
     await expect(page.getByRole("heading", { name: "Sign in" }).isVisible()).resolves.toBe(true);
     // The same-origin stylesheet applied (the CSP allows it, and nothing inline).
-    expect(await page.evaluate(() => getComputedStyle(document.querySelector("button")!).borderRadius)).toBe("8px");
+    expect(await page.evaluate('getComputedStyle(document.querySelector("button")).borderRadius')).toBe("8px");
     await capture(page, "sign-in");
     await page.setViewportSize(widths.phone);
     await page.getByLabel("Email").fill("alice@acme.example");

@@ -11,6 +11,7 @@ import { effectivePlan } from "../limits/plan.ts";
 import type { Runtime } from "../runtime.ts";
 import { version } from "../version.ts";
 import { localOperator } from "./operator.ts";
+import { oauthServices } from "../oauth/authorization-server.ts";
 
 export type AdminDeps = { runtime: Runtime; stats: LiveStats; limits: Limits; readiness: { draining: boolean }; onChange(): void };
 
@@ -63,12 +64,14 @@ export function adminApp({ runtime, stats, limits, readiness, onChange }: AdminD
   app.get("/v1/tenants/:id", async (c) => {
     const id = c.req.param("id");
     const month = monthOf(runtime.clock());
-    const [detail, usage, audit] = await Promise.all([
+    const [detail, usage, audit, grants] = await Promise.all([
       runtime.tenants.show(id),
       usageReport({ control: runtime.control, pricing: runtime.config.pricing, month, tenant: id, meter: limits.meter }),
       runtime.audit.list({ tenant: id, limit: 10 }),
+      oauthServices(runtime).grants.list(id),
     ]);
-    return c.json({ ...detail, live: { ...stats.figures(id), in_flight: limits.admission.inFlight(id), database_open: runtime.registry.isOpen(id) }, usage: usage[0], audit });
+    const oauth_grants = grants.filter((g) => g.state === "active");
+    return c.json({ ...detail, live: { ...stats.figures(id), in_flight: limits.admission.inFlight(id), database_open: runtime.registry.isOpen(id) }, usage: usage[0], audit, oauth_grants });
   });
 
   app.post("/v1/tenants", async (c) => c.json(await operator(c).tenants.add(await body(c, addBody)), 201));
@@ -86,6 +89,11 @@ export function adminApp({ runtime, stats, limits, readiness, onChange }: AdminD
   });
   app.post("/v1/keys/:id/rotate", async (c) => c.json(await operator(c).keys.rotate(c.req.param("id"), (await body(c, z.object({ grace_ms: z.number().int().min(0) }))).grace_ms)));
   app.post("/v1/keys/:id/revoke", async (c) => c.json(await operator(c).keys.revoke(c.req.param("id"))));
+  app.post("/v1/grants/:id/revoke", async (c) => {
+    const grant = await oauthServices(runtime).grants.revoke(c.req.param("id"), "revoked by the operator", c.req.header("x-mcp-mt-actor") || "operator:admin-api");
+    onChange();
+    return c.json(grant);
+  });
   app.post("/v1/backups", async (c) => {
     const input = await body(c, z.object({ out: z.string().optional(), tenant: z.string().optional() }));
     return c.json(await runtime.backups.backup({ out: input.out ?? runtime.config.backups.dir, tenant: input.tenant }), 201);

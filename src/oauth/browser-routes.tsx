@@ -115,7 +115,8 @@ export function browserRoutes(as: AuthorizationServer, clientAddress: (c: Contex
     if (!/^[A-Za-z0-9_-]{43}$/.test(q.code_challenge)) return redirectError(c, base, "invalid_request", "code_challenge is not a base64url SHA-256 digest");
     const resource = q.resource ?? as.resource();
     if (resource !== as.resource()) return redirectError(c, base, "invalid_target", `this server issues tokens only for ${as.resource()}`);
-    const asked = (q.scope ?? "").split(" ").filter(Boolean);
+    // offline_access (2026-07-28 clients may ask for refresh tokens by it) is granted implicitly: every grant has one.
+    const asked = (q.scope ?? "").split(" ").filter((s) => s && s !== "offline_access");
     const unknown = asked.filter((s) => !(allScopes as readonly string[]).includes(s));
     if (unknown.length) return redirectError(c, base, "invalid_scope", `unknown scope ${unknown.join(" ")}; known: ${allScopes.join(" ")}`);
     const scopes = (asked.length ? asked : [...allScopes]) as Scope[];

@@ -4,9 +4,10 @@
  * after revocation. Also: sign-in with an API key, narrowing on the consent page, the operator's commands.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { Client, StreamableHTTPClientTransport, UnauthorizedError } from "@modelcontextprotocol/client";
+import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { binaryInEmptyDir, run } from "../helpers/binary.ts";
-import { authorizeInBrowser, PlainBrowser, type SignIn } from "../helpers/oauth-browser.ts";
+import type { SignIn } from "../helpers/oauth-browser.ts";
+import { connectSdkWithOAuth } from "../helpers/oauth-sdk.ts";
 import { MemoryOAuthProvider } from "../helpers/oauth-provider.ts";
 import { startServe, type ServerProcess } from "../helpers/server.ts";
 import { cleanupTempDirs } from "../helpers/tmp.ts";
@@ -32,24 +33,7 @@ afterAll(async () => {
   cleanupTempDirs();
 });
 
-/** Connects the SDK client the way an OAuth-only app does: 401 → discovery → DCR → browser → code exchange → reconnect. */
-async function connectWithOAuth(provider: MemoryOAuthProvider, who: SignIn, options: { scopes?: string[] } = {}): Promise<{ client: Client; callback: URL }> {
-  const first = new Client({ name: "oauth-e2e", version: "1.0.0" });
-  const transport = new StreamableHTTPClientTransport(new URL(server.url), { authProvider: provider });
-  const refused = await first.connect(transport).then(
-    () => null,
-    (error: unknown) => error,
-  );
-  expect(refused).toBeInstanceOf(UnauthorizedError);
-  expect(provider.authorizationUrl).not.toBeNull();
-  const callback = await authorizeInBrowser(new PlainBrowser(), provider.authorizationUrl!.toString(), who, options);
-  expect(callback.searchParams.get("error")).toBeNull();
-  expect(callback.searchParams.get("state")).toBe(provider.authorizationUrl!.searchParams.get("state"));
-  await transport.finishAuth(callback.searchParams);
-  const client = new Client({ name: "oauth-e2e", version: "1.0.0" });
-  await client.connect(new StreamableHTTPClientTransport(new URL(server.url), { authProvider: provider }));
-  return { client, callback };
-}
+const connectWithOAuth = (provider: MemoryOAuthProvider, who: SignIn, options: { scopes?: string[] } = {}) => connectSdkWithOAuth(server.url, provider, who, options);
 
 const rawCall = (token: string, name: string, args: Record<string, unknown>) =>
   fetch(server.url, {

@@ -57,6 +57,16 @@ describe("member commands refuse bad input with a clear message", () => {
   });
 });
 
+describe("scopes asked for by the client", () => {
+  test("offline_access is accepted (every grant has a refresh token) and the grant is what was asked", async () => {
+    const clientId = await registerClient(server.origin, [redirect]);
+    const { code, pkce } = await codeFor(server.origin, clientId, redirect, { email: "ops@acme.example", password }, undefined, { scope: "documents:read offline_access" });
+    const tokens = (await exchange(server.origin, clientId, redirect, code, pkce.verifier)).body;
+    expect(tokens.scope).toBe("documents:read");
+    expect(tokens.refresh_token).toStartWith("mcpmt_rt_");
+  });
+});
+
 describe("one-time sign-in links", () => {
   test("a link signs the member in once; a second use gets the expired-link page", async () => {
     const url = mt("member", "link", "ops@acme.example", "--json").json().url as string;

@@ -69,7 +69,7 @@ export type SignIn = { email: string; password: string } | { apiKey: string };
  * From an authorization URL to the app's callback URL: sign in (if needed), consent with the given scopes
  * (all offered when omitted). Returns the redirect the browser would follow back to the app.
  */
-export async function authorizeInBrowser(browser: PlainBrowser, authorizationUrl: string, who: SignIn, options: { scopes?: string[]; decision?: "allow" | "deny" } = {}): Promise<URL> {
+export async function authorizeInBrowser(browser: PlainBrowser, authorizationUrl: string, who: SignIn, options: { scopes?: string[]; decision?: "allow" | "deny"; onConsent?: (html: string) => void } = {}): Promise<URL> {
   const origin = new URL(authorizationUrl).origin;
   let page = await browser.get(authorizationUrl);
   if (page.location) return new URL(page.location);
@@ -80,6 +80,7 @@ export async function authorizeInBrowser(browser: PlainBrowser, authorizationUrl
     page = await browser.follow(await browser.post(`${origin}/oauth/sign-in`, fields), origin);
   }
   if (!page.html.includes('action="/oauth/consent"')) throw new Error(`expected the consent page, got ${page.status}:\n${page.html.slice(0, 1500)}`);
+  options.onConsent?.(page.html);
   let fields = formFields(page.html, "/oauth/consent");
   if (options.scopes) fields = [...fields.filter(([k]) => k !== "scope"), ...options.scopes.map((s): [string, string] => ["scope", s])];
   fields.push(["decision", options.decision ?? "allow"]);

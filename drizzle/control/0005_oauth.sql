@@ -4,6 +4,7 @@ CREATE TABLE `members` (
 	`email` text NOT NULL,
 	`role` text NOT NULL,
 	`password_hash` text,
+	`totp_secret` text,
 	`created_at` integer NOT NULL,
 	FOREIGN KEY (`tenant_id`) REFERENCES `tenants`(`id`) ON UPDATE no action ON DELETE cascade
 );

@@ -206,6 +206,17 @@ export const commands: CommandSpec[] = [
     handler: async () => (await member()).memberLink,
   },
   {
+    path: ["member", "totp"],
+    summary: "Turn on a member's second factor (TOTP; prints the secret once), or --off",
+    args: [{ name: "email", required: true }],
+    options: {
+      tenant: { type: "string", description: "The tenant, when the email is a member of several", placeholder: "ID" },
+      off: { type: "boolean", description: "Turn the second factor off" },
+    },
+    examples: ["mcp-mt member totp alice@acme.example", "mcp-mt member totp alice@acme.example --off"],
+    handler: async () => (await member()).memberTotp,
+  },
+  {
     path: ["oauth", "client", "add"],
     summary: "Pre-register an OAuth client (for clients without registration)",
     options: {

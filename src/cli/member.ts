@@ -3,6 +3,7 @@ import { publicBaseUrl } from "../config/urls.ts";
 import { invalidInput } from "../errors.ts";
 import { oauthServices } from "../oauth/authorization-server.ts";
 import { roles, type Role } from "../oauth/members.ts";
+import { otpauthUri } from "../oauth/totp.ts";
 import { durationsOf, oauthPaths } from "../oauth/settings.ts";
 import { assertTenantId } from "../tenancy/tenant-id.ts";
 import { str, withRuntime } from "./context.ts";
@@ -63,4 +64,14 @@ export const memberLink: Handler = (ctx) =>
     const { member, secret, expires_at } = await oauthServices(rt).members.link(ctx.positionals[0]!, tenantFlag(ctx), durationsOf(rt.config).linkMs);
     const url = `${publicBaseUrl(rt.config)}${oauthPaths.link}?t=${secret}`;
     ctx.out.result([`One-time sign-in link for ${member.email} (${member.tenant_id}), valid until ${expires_at}:`, `  ${url}`].join("\n"), { email: member.email, tenant_id: member.tenant_id, url, expires_at });
+  });
+
+export const memberTotp: Handler = (ctx) =>
+  withRuntime(ctx, async (rt) => {
+    const off = Boolean(ctx.values.off);
+    const { member, secret } = await oauthServices(rt).members.setTotp(ctx.positionals[0]!, tenantFlag(ctx), !off);
+    if (!secret) return ctx.out.result(`Second factor turned off for ${member.email} (${member.tenant_id}).`, { ...member, totp: false });
+    const uri = otpauthUri(secret, member.email);
+    const human = [`Second factor on for ${member.email} (${member.tenant_id}): sign-in now also asks for a 6-digit code.`, "", "Add this to the member's authenticator app (shown once):", `  secret: ${secret}`, `  ${uri}`].join("\n");
+    ctx.out.result(human, { ...member, totp: true, secret, otpauth_uri: uri });
   });

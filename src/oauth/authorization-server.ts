@@ -25,6 +25,8 @@ export type AuthorizationServer = {
   codes: AuthorizationCodes;
   sessions: Sessions;
   lockout: AccountLockout;
+  /** The last TOTP time step each member used: a code is accepted once. */
+  totpSteps: Map<string, number>;
   /** Per client address: failed sign-ins and registrations. */
   limiter: InProcessRateLimiter;
   issuer(): string;
@@ -67,6 +69,7 @@ export async function openAuthorizationServer(runtime: Runtime): Promise<Authori
     ...services,
     codes: new AuthorizationCodes(durations.codeMs),
     sessions: new Sessions(durations.sessionMs),
+    totpSteps: new Map(),
     lockout: new AccountLockout(config.auth.oauth.password_failures, config.auth.oauth.lockout_minutes * 60_000),
     limiter,
     issuer: () => issuerOf(config),

@@ -15,7 +15,8 @@ import { AppsPage } from "./pages/apps.tsx";
 import { ConsentPage } from "./pages/consent.tsx";
 import { ErrorPage } from "./pages/error.tsx";
 import { LinkPage } from "./pages/link.tsx";
-import { SignInPage } from "./pages/sign-in.tsx";
+import { SignInPage, TotpPage } from "./pages/sign-in.tsx";
+import { matchTotp } from "./totp.ts";
 import { redirectMatches } from "./redirect-uri.ts";
 import type { AuthRequest, Session, Signer } from "./sessions.ts";
 import { oauthPaths } from "./settings.ts";
@@ -163,6 +164,10 @@ export function browserRoutes(as: AuthorizationServer, clientAddress: (c: Contex
         for (const m of open) as.lockout.failed(m.id);
         return fail("Wrong email or password.", email);
       }
+      if (member.totpSecret) {
+        session.pendingTotp = { memberId: member.id, requestId, expiresAt: performance.now() + 5 * 60_000 };
+        return page(c, 200, <TotpPage csrf={as.sessions.csrfToken(session)} error={null} />);
+      }
       as.lockout.succeeded(member.id);
       signer = { tenantId: member.tenantId, subject: `member:${member.id}`, label: member.email, maxScopes: scopesOfRole(member.role as Role), admin: member.role === "admin" };
     }
@@ -173,6 +178,37 @@ export function browserRoutes(as: AuthorizationServer, clientAddress: (c: Contex
     setSession(c, next);
     void runtime.audit.append({ actor: `oauth:${signer.subject}`, tenantId: signer.tenantId, action: "oauth.signed_in", client: clientAddress(c), details: { method: form.method === "api_key" ? "api_key" : "password" } }).catch(() => undefined);
     return afterSignIn(c, next, requestId);
+  });
+
+  // Second step: the TOTP code. Wrong codes count towards the account's lockout like wrong passwords; a code
+  // is accepted once (a replayed code is refused).
+  routes.post(`${oauthPaths.signIn}/code`, async (c) => {
+    const form = await c.req.parseBody();
+    const session = sessionOf(c);
+    if (!session || !as.sessions.csrfValid(session, form.csrf)) return errorPage(c, 403, "Form expired", "This form is no longer valid. Start again from the app.");
+    const pending = session.pendingTotp;
+    if (!pending || pending.expiresAt <= performance.now()) return signInPage(c, session, pending?.requestId ?? null, 400, "The sign-in took too long; enter your password again.");
+    const member = await as.members.find(pending.memberId);
+    if (!member?.totpSecret) return signInPage(c, session, pending.requestId, 400, "Sign in again.");
+    if (as.lockout.lockedFor(member.id) > 0) {
+      session.pendingTotp = undefined;
+      return signInPage(c, session, pending.requestId, 423, "This account is locked after too many wrong attempts; try again later or ask the operator for a sign-in link.");
+    }
+    const step = matchTotp(member.totpSecret, typeof form.code === "string" ? form.code.trim() : "", runtime.clock());
+    if (step === null || step <= (as.totpSteps.get(member.id) ?? -1)) {
+      as.lockout.failed(member.id);
+      as.limiter.consumeNow(`signin:${clientAddress(c)}`, runtime.config.limits.auth_failures_per_minute, 60_000, 1);
+      return page(c, 401, <TotpPage csrf={as.sessions.csrfToken(session)} error="That code is not valid (or was already used)." />);
+    }
+    as.totpSteps.set(member.id, step);
+    as.lockout.succeeded(member.id);
+    const tenant = await runtime.tenants.find(member.tenantId);
+    if (!tenant || tenant.status === "suspended") return errorPage(c, 403, "Tenant suspended", "This tenant is suspended; contact the server's operator.");
+    session.pendingTotp = undefined;
+    const next = as.sessions.signIn(session, { tenantId: member.tenantId, subject: `member:${member.id}`, label: member.email, maxScopes: scopesOfRole(member.role as Role), admin: member.role === "admin" });
+    setSession(c, next);
+    void runtime.audit.append({ actor: `oauth:member:${member.id}`, tenantId: member.tenantId, action: "oauth.signed_in", client: clientAddress(c), details: { method: "password+totp" } }).catch(() => undefined);
+    return afterSignIn(c, next, pending.requestId);
   });
 
   routes.get(oauthPaths.consent, async (c) => {

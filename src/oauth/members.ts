@@ -6,6 +6,7 @@ import { AppError, invalidInput, notFound } from "../errors.ts";
 import type { ControlDatabase } from "../store/control/db.ts";
 import { members, oauthGrants, signInLinks, tenants, type MemberRow } from "../store/control/schema.ts";
 import { randomToken, sha256 } from "./secrets.ts";
+import { newTotpSecret } from "./totp.ts";
 
 export const roles = ["admin", "member", "readonly"] as const;
 export type Role = (typeof roles)[number];
@@ -15,7 +16,7 @@ export function scopesOfRole(role: Role): Scope[] {
   return role === "readonly" ? ["documents:read", "usage:read"] : [...allScopes];
 }
 
-export type MemberInfo = { id: string; tenant_id: string; email: string; role: Role; has_password: boolean; created_at: string };
+export type MemberInfo = { id: string; tenant_id: string; email: string; role: Role; has_password: boolean; totp: boolean; created_at: string };
 
 const emailPattern = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -26,7 +27,7 @@ export function normalizeEmail(email: string | undefined): string {
   return value;
 }
 
-const describe = (row: MemberRow): MemberInfo => ({ id: row.id, tenant_id: row.tenantId, email: row.email, role: row.role, has_password: row.passwordHash !== null, created_at: iso(row.createdAt) });
+const describe = (row: MemberRow): MemberInfo => ({ id: row.id, tenant_id: row.tenantId, email: row.email, role: row.role, has_password: row.passwordHash !== null, totp: row.totpSecret !== null, created_at: iso(row.createdAt) });
 
 /** A password people can type from a screen: 20 characters from an unambiguous alphabet (~100 bits). */
 function generatePassword(): string {
@@ -62,7 +63,7 @@ export class MemberService {
     if (existing) throw new AppError("already_exists", `${email} is already a member of ${tenantId}`);
     const secret = password ?? generatePassword();
     assertPassword(secret);
-    const row: MemberRow = { id: `m_${randomToken(9)}`, tenantId, email, role, passwordHash: await Bun.password.hash(secret, { algorithm: "argon2id" }), createdAt: this.#clock() };
+    const row: MemberRow = { id: `m_${randomToken(9)}`, tenantId, email, role, passwordHash: await Bun.password.hash(secret, { algorithm: "argon2id" }), totpSecret: null, createdAt: this.#clock() };
     await this.#control.db.insert(members).values(row);
     await this.#audit.append({ actor: this.#actor, tenantId, action: "member.added", target: email, details: { role } });
     return { ...describe(row), password: secret };
@@ -107,6 +108,15 @@ export class MemberService {
     await this.#control.db.update(oauthGrants).set({ revokedAt: now, revokedReason: "password reset" }).where(and(eq(oauthGrants.subject, `member:${row.id}`)));
     await this.#audit.append({ actor: this.#actor, tenantId: row.tenantId, action: "member.reset", target: row.email, details: {} });
     return { ...describe(row), password: secret };
+  }
+
+  /** Turns the second factor on (a new secret, returned once) or off. */
+  async setTotp(emailText: string, tenantId: string | undefined, on: boolean): Promise<{ member: MemberInfo; secret: string | null }> {
+    const row = await this.resolve(emailText, tenantId);
+    const secret = on ? newTotpSecret() : null;
+    await this.#control.db.update(members).set({ totpSecret: secret }).where(eq(members.id, row.id));
+    await this.#audit.append({ actor: this.#actor, tenantId: row.tenantId, action: on ? "member.totp_on" : "member.totp_off", target: row.email, details: {} });
+    return { member: describe({ ...row, totpSecret: secret }), secret };
   }
 
   /** A one-time sign-in link secret for the member (only its hash is stored). */

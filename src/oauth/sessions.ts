@@ -19,7 +19,14 @@ export type AuthRequest = {
   scopes: Scope[];
 };
 
-export type Session = { id: string; expiresAt: number; signer: Signer | null; requests: Map<string, AuthRequest & { expiresAt: number }> };
+export type Session = {
+  id: string;
+  expiresAt: number;
+  signer: Signer | null;
+  requests: Map<string, AuthRequest & { expiresAt: number }>;
+  /** Password checked, second factor still to come. */
+  pendingTotp?: { memberId: string; requestId: string | null; expiresAt: number };
+};
 
 const maxSessions = 50_000;
 const requestTtlMs = 10 * 60_000;

@@ -16,7 +16,7 @@ export const controlMigrations: MigrationSource[] = [
   { tag: "0002_key_rotation", when: 1795667813266, sql: control2 },
   { tag: "0003_audit_log", when: 1795667832931, sql: control3 },
   { tag: "0004_tenant_encryption", when: 1795669340676, sql: control4 },
-  { tag: "0005_oauth", when: 1796006167725, sql: control5 },
+  { tag: "0005_oauth", when: 1796007733441, sql: control5 },
 ];
 
 export const tenantMigrations: MigrationSource[] = [

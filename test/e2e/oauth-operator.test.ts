@@ -195,3 +195,48 @@ describe("with OAuth off, clients are told the truth", () => {
     expect(metadata.authorization_servers).toEqual([server.origin]);
   });
 });
+
+describe("second factor (TOTP)", () => {
+  const totp = (secret: string, step: number) => {
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    const bits = [...secret].map((c) => alphabet.indexOf(c).toString(2).padStart(5, "0")).join("");
+    const key = Buffer.from(bits.match(/.{8}/g)!.map((b) => parseInt(b, 2)));
+    const counter = Buffer.alloc(8);
+    counter.writeBigUInt64BE(BigInt(step));
+    const mac = new Bun.CryptoHasher("sha1", key).update(counter).digest();
+    const offset = mac[mac.length - 1]! & 0x0f;
+    return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, "0");
+  };
+
+  test("with TOTP on, the password alone is not enough; a wrong or replayed code is refused; the right code signs in", async () => {
+    const added = run(bin, ["member", "add", "acme", "two@acme.example", "--password-stdin"], { cwd: dir, stdin: "two factor password\n" });
+    expect(added.code).toBe(0);
+    const on = mt("member", "totp", "two@acme.example", "--json");
+    expect(on.code).toBe(0);
+    const { secret, otpauth_uri } = on.json();
+    expect(otpauth_uri).toStartWith("otpauth://totp/");
+    const signIn = async (code: string | null) => {
+      const browser = new PlainBrowser();
+      const page = await browser.get(`${server.origin}/oauth/apps`);
+      const step = await browser.post(`${server.origin}/oauth/sign-in`, [...formFields(page.html, "/oauth/sign-in"), ["email", "two@acme.example"], ["password", "two factor password"]]);
+      expect(step.status).toBe(200);
+      expect(step.html).toContain("Authentication code");
+      if (code === null) return step;
+      return browser.post(`${server.origin}/oauth/sign-in/code`, [...formFields(step.html, "/oauth/sign-in/code"), ["code", code]]);
+    };
+    const now = Math.floor(Date.now() / 30_000);
+    const valid = new Set([now - 1, now, now + 1].map((step) => totp(secret, step)));
+    const wrong = ["123456", "654321", "000000", "999999"].find((code) => !valid.has(code))!;
+    expect((await signIn(wrong)).status).toBe(401);
+    const good = totp(secret, now);
+    const ok = await signIn(good);
+    expect(ok.status).toBe(303);
+    expect(ok.location).toBe("/oauth/apps");
+    expect((await signIn(good)).status).toBe(401);
+    // Password only: the browser holds no signed-in session.
+    const half = await signIn(null);
+    expect(half.html).not.toContain("Connected apps");
+    expect(mt("member", "totp", "two@acme.example", "--off").code).toBe(0);
+    expect(mt("member", "list", "acme", "--json").json().members.find((m: any) => m.email === "two@acme.example").totp).toBe(false);
+  });
+});

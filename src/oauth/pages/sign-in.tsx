@@ -41,3 +41,24 @@ export function SignInPage({ csrf, request, clientName, error, email }: SignInPr
     </Layout>
   );
 }
+
+/** The second step for members with a second factor: the 6-digit code of their authenticator app. */
+export function TotpPage({ csrf, error }: { csrf: string; error: string | null }) {
+  return (
+    <Layout title="Authentication code">
+      <h1>Authentication code</h1>
+      <p class="muted">Enter the 6-digit code from your authenticator app.</p>
+      {error ? (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      ) : null}
+      <form method="post" action="/oauth/sign-in/code">
+        <Csrf token={csrf} />
+        <label for="code">Code</label>
+        <input id="code" name="code" type="text" inputmode="numeric" pattern="[0-9]{6}" autocomplete="one-time-code" required />
+        <button type="submit">Continue</button>
+      </form>
+    </Layout>
+  );
+}

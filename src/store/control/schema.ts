@@ -89,6 +89,8 @@ export const members = sqliteTable(
     email: text("email").notNull(),
     role: text("role", { enum: ["admin", "member", "readonly"] }).notNull(),
     passwordHash: text("password_hash"),
+    /** Base32 TOTP secret when the member turned on a second factor (`mcp-mt member totp`). */
+    totpSecret: text("totp_secret"),
     createdAt: integer("created_at").notNull(),
   },
   (table) => [uniqueIndex("members_tenant_email_idx").on(table.tenantId, table.email), index("members_email_idx").on(table.email)],

@@ -1,6 +1,7 @@
 /** POST /oauth/register (RFC 7591), the metadata (RFC 8414), the JWKS and the stylesheet. */
 import type { Context } from "hono";
 import { Hono } from "hono";
+import { cors } from "hono/cors";
 import { AppError } from "../errors.ts";
 import type { AuthorizationServer } from "./authorization-server.ts";
 import { stylesheet } from "./pages/style.ts";
@@ -9,10 +10,13 @@ import { authorizationServerMetadata, oauthPaths } from "./settings.ts";
 export function publicRoutes(as: AuthorizationServer, clientAddress: (c: Context) => string): Hono {
   const routes = new Hono();
   const { config } = as.runtime;
-  const cors = { "access-control-allow-origin": "*" };
+  // Browser-based clients call these machine endpoints from their own origin; none of them reads a cookie, so
+  // any origin may (the Host/Origin check before them still applies).
+  const machine = cors({ origin: "*", allowMethods: ["GET", "POST", "OPTIONS"], allowHeaders: ["content-type", "authorization", "mcp-protocol-version"], maxAge: 600 });
+  for (const path of [oauthPaths.metadata, oauthPaths.jwks, oauthPaths.register, oauthPaths.token, oauthPaths.revoke]) routes.use(path, machine);
 
-  routes.get(oauthPaths.metadata, (c) => c.json(authorizationServerMetadata(config), 200, cors));
-  routes.get(oauthPaths.jwks, (c) => c.json(as.keys.jwks(), 200, { ...cors, "cache-control": "public, max-age=300" }));
+  routes.get(oauthPaths.metadata, (c) => c.json(authorizationServerMetadata(config)));
+  routes.get(oauthPaths.jwks, (c) => c.json(as.keys.jwks(), 200, { "cache-control": "public, max-age=300" }));
   routes.get("/oauth/style.css", (c) => c.body(stylesheet, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "public, max-age=3600" }));
 
   routes.post(oauthPaths.register, async (c) => {

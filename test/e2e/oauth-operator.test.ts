@@ -240,3 +240,18 @@ describe("second factor (TOTP)", () => {
     expect(mt("member", "list", "acme", "--json").json().members.find((m: any) => m.email === "two@acme.example").totp).toBe(false);
   });
 });
+
+describe("browser-based clients", () => {
+  test("the machine endpoints answer CORS preflights; the pages do not", async () => {
+    const origin = "http://localhost:6274";
+    for (const path of ["/oauth/token", "/oauth/register", "/.well-known/oauth-authorization-server"]) {
+      const preflight = await fetch(`${server.origin}${path}`, { method: "OPTIONS", headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type" } });
+      expect(preflight.status).toBe(204);
+      expect(preflight.headers.get("access-control-allow-origin")).toBe("*");
+    }
+    const token = await fetch(`${server.origin}/oauth/token`, { method: "POST", headers: { origin }, body: new URLSearchParams({ grant_type: "refresh_token", client_id: "x", refresh_token: "y" }) });
+    expect(token.headers.get("access-control-allow-origin")).toBe("*");
+    const page = await fetch(`${server.origin}/oauth/apps`, { headers: { origin } });
+    expect(page.headers.get("access-control-allow-origin")).toBeNull();
+  });
+});

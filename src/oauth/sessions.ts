@@ -72,11 +72,6 @@ export class Sessions {
     this.#sessions.delete(id);
   }
 
-  /** Signs everyone out whose signer matches (member removed, key revoked). */
-  endWhere(match: (signer: Signer) => boolean): void {
-    for (const [id, s] of this.#sessions) if (s.signer && match(s.signer)) this.#sessions.delete(id);
-  }
-
   csrfToken(session: Session): string {
     return createHmac("sha256", this.#key).update(session.id).digest("base64url");
   }

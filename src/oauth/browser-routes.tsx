@@ -29,6 +29,12 @@ function formTarget(uri: string): string {
   return url.protocol === "http:" || url.protocol === "https:" ? url.origin : url.protocol;
 }
 
+/** Where the app returns to, as the consent page shows it: the origin, or scheme and host of an app link. */
+function shownTarget(uri: string): string {
+  const url = new URL(uri);
+  return url.protocol === "http:" || url.protocol === "https:" ? url.origin : `${url.protocol}//${url.host}${url.pathname}`;
+}
+
 export function browserRoutes(as: AuthorizationServer, clientAddress: (c: Context) => string): Hono {
   const routes = new Hono();
   const { runtime } = as;
@@ -80,7 +86,7 @@ export function browserRoutes(as: AuthorizationServer, clientAddress: (c: Contex
     return page(
       c,
       200,
-      <ConsentPage csrf={as.sessions.csrfToken(session)} request={requestId} clientName={request.clientName} clientHost={request.clientHost} redirectHost={new URL(request.redirectUri).origin} tenant={signer.tenantId} signer={signer.label} scopes={scopes} />,
+      <ConsentPage csrf={as.sessions.csrfToken(session)} request={requestId} clientName={request.clientName} clientHost={request.clientHost} redirectHost={shownTarget(request.redirectUri)} tenant={signer.tenantId} signer={signer.label} scopes={scopes} />,
       `'self' ${formTarget(request.redirectUri)}`,
     );
   };

@@ -5,6 +5,10 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import { UnauthorizedError as V1UnauthorizedError } from "@modelcontextprotocol/sdk/client/auth.js";
+import { Client as V1Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport as V1Transport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { authorizeInBrowser, PlainBrowser } from "../helpers/oauth-browser.ts";
 import { binaryInEmptyDir, run } from "../helpers/binary.ts";
 import type { SignIn } from "../helpers/oauth-browser.ts";
 import { connectSdkWithOAuth } from "../helpers/oauth-sdk.ts";
@@ -33,7 +37,7 @@ afterAll(async () => {
   cleanupTempDirs();
 });
 
-const connectWithOAuth = (provider: MemoryOAuthProvider, who: SignIn, options: { scopes?: string[] } = {}) => connectSdkWithOAuth(server.url, provider, who, options);
+const connectWithOAuth = (provider: MemoryOAuthProvider, who: SignIn, options: { scopes?: string[]; era?: "modern" | "legacy" } = {}) => connectSdkWithOAuth(server.url, provider, who, options);
 
 const rawCall = (token: string, name: string, args: Record<string, unknown>) =>
   fetch(server.url, {
@@ -93,6 +97,35 @@ describe("SDK v2 client, DCR, member password", () => {
     expect(refresh.status).toBe(400);
     expect(((await refresh.json()) as any).error).toBe("invalid_grant");
     expect(mt("oauth", "grants", "acme", "--json").json().grants[0].state).toBe("revoked");
+  });
+});
+
+describe("both protocol eras", () => {
+  test.each(["modern", "legacy"] as const)("the SDK v2 client pinned to the %s era completes the flow and calls a tool", async (era) => {
+    const provider = new MemoryOAuthProvider(`http://127.0.0.1:3343${era === "modern" ? 1 : 2}/callback`, `Era ${era}`);
+    const { client } = await connectWithOAuth(provider, { email: "alice@acme.example", password: alicePassword }, { era });
+    expect(client.getNegotiatedProtocolVersion()).toBe(era === "modern" ? "2026-07-28" : "2025-11-25");
+    expect((await client.callTool({ name: "list_documents", arguments: {} })).isError).toBeFalsy();
+    await client.close();
+  });
+});
+
+describe("the v1 SDK client (the most deployed one) with its OAuth provider", () => {
+  test("registers, signs in, consents, calls a tool", async () => {
+    const provider = new MemoryOAuthProvider("http://127.0.0.1:33433/callback", "V1 App");
+    const transport = new V1Transport(new URL(server.url), { authProvider: provider as never });
+    const refused = await new V1Client({ name: "v1-oauth", version: "1.0.0" }).connect(transport).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    expect(refused).toBeInstanceOf(V1UnauthorizedError);
+    const callback = await authorizeInBrowser(new PlainBrowser(), provider.authorizationUrl!.toString(), { email: "alice@acme.example", password: alicePassword });
+    await transport.finishAuth(callback.searchParams.get("code")!);
+    const client = new V1Client({ name: "v1-oauth", version: "1.0.0" });
+    await client.connect(new V1Transport(new URL(server.url), { authProvider: provider as never }));
+    expect((await client.callTool({ name: "list_documents", arguments: {} })).isError).toBeFalsy();
+    expect(provider.client.client_id).toStartWith("c_");
+    await client.close();
   });
 });
 

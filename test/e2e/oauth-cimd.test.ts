@@ -8,6 +8,7 @@ import type { Server } from "bun";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { binaryInEmptyDir, run } from "../helpers/binary.ts";
+import { nodeBinary, startBridge } from "../helpers/mcp-remote.ts";
 import { MemoryOAuthProvider } from "../helpers/oauth-provider.ts";
 import { connectSdkWithOAuth } from "../helpers/oauth-sdk.ts";
 import { startServe, type ServerProcess } from "../helpers/server.ts";
@@ -15,6 +16,7 @@ import { cleanupTempDirs, tempDir } from "../helpers/tmp.ts";
 
 const pki = tempDir("oauth-cimd-pki-");
 const redirect = "http://127.0.0.1:35771/callback";
+const bridgeRedirects = ["http://localhost:35772/oauth/callback", "http://127.0.0.1:35772/oauth/callback"];
 let dir: string;
 let bin: string;
 let server: ServerProcess;
@@ -38,6 +40,7 @@ beforeAll(async () => {
     tls: { cert: readFileSync(join(pki, "docs.pem"), "utf8"), key: readFileSync(join(pki, "docs.key"), "utf8") },
     fetch(request) {
       fetched++;
+      if (new URL(request.url).pathname === "/bridge.json") return Response.json({ client_id: request.url, client_name: "Bridge via CIMD", redirect_uris: bridgeRedirects, token_endpoint_auth_method: "none" });
       return Response.json({ client_id: request.url, client_name: "CIMD Desk", redirect_uris: [redirect], grant_types: ["authorization_code", "refresh_token"], response_types: ["code"], token_endpoint_auth_method: "none" });
     },
   });
@@ -69,5 +72,19 @@ describe("SDK v2 client with a client metadata document", () => {
     expect(grants[0]).toMatchObject({ client_id: url, client_name: "CIMD Desk" });
     // Fetched once, then served from the cache for the rest of the flow.
     expect(fetched).toBe(1);
+  });
+});
+
+describe.skipIf(!nodeBinary)("mcp-remote with --client-metadata-url", () => {
+  test("uses the document URL as client_id (no registration), signs in, calls a tool", async () => {
+    const url = `https://127.0.0.1:${docs.port}/bridge.json`;
+    let consent = "";
+    const bridge = await startBridge(server.url, 35772, tempDir("mcp-remote-cimd-"), { email: "cim@acme.example", password }, ["--client-metadata-url", url], (html) => (consent = html));
+    expect(consent).toContain("Allow Bridge via CIMD?");
+    expect(consent).toContain("verified: 127.0.0.1");
+    expect(((await bridge.client.callTool({ name: "list_documents", arguments: {} })) as any).isError).toBeFalsy();
+    await bridge.close();
+    expect(run(bin, ["oauth", "client", "list", "--json"], { cwd: dir }).json().clients).toEqual([]);
+    expect(run(bin, ["oauth", "grants", "acme", "--json"], { cwd: dir }).json().grants.map((g: any) => g.client_id)).toContain(url);
   });
 });

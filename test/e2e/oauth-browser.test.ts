@@ -123,6 +123,31 @@ describe.skipIf(!executable)("the OAuth pages in headless Chromium", () => {
     expect((await callTool(server.url, provider.savedTokens.access_token, "list_documents")).status).toBe(401);
   });
 
+  test("a one-time sign-in link, and the second-factor step, in the browser", async () => {
+    const link = mt("member", "link", "alice@acme.example", "--json").json().url as string;
+    const { context, page } = await newPage();
+    const local = new URL(link);
+    await page.goto(`${server.origin}${local.pathname}${local.search}`);
+    await capture(page, "link");
+    await page.getByRole("button", { name: "Continue" }).click();
+    await page.waitForURL(/\/oauth\/apps/);
+    expect(await page.textContent("h1")).toBe("Connected apps");
+    await context.close();
+
+    const second = run(bin, ["member", "add", "acme", "totp@acme.example", "--password-stdin"], { cwd: dir, stdin: "a long enough password\n" });
+    expect(second.code).toBe(0);
+    expect(mt("member", "totp", "totp@acme.example").code).toBe(0);
+    const other = await newPage();
+    await other.page.goto(`${server.origin}/oauth/apps`);
+    await other.page.getByLabel("Email").fill("totp@acme.example");
+    await other.page.getByLabel("Password").fill("a long enough password");
+    await other.page.getByRole("button", { name: "Sign in", exact: true }).click();
+    await other.page.waitForSelector("#code");
+    expect(await other.page.textContent("h1")).toBe("Authentication code");
+    await capture(other.page, "code");
+    await other.context.close();
+  });
+
   test("an error page (redirect mismatch) is readable at both widths and sends the browser nowhere", async () => {
     const { context, page } = await newPage();
     const url = new URL(provider.authorizationUrl!);

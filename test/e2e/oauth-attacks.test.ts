@@ -119,6 +119,19 @@ describe("redirect URIs", () => {
   });
 });
 
+describe("oversized bodies", () => {
+  const big = "x".repeat(1024 * 1024);
+  const rows: [string, string, string][] = [
+    ["registration", "/oauth/register", JSON.stringify({ redirect_uris: [redirect], client_name: big })],
+    ["token", "/oauth/token", `grant_type=refresh_token&client_id=x&refresh_token=${big}`],
+    ["sign-in form", "/oauth/sign-in", `csrf=x&email=a&password=${big}`],
+  ];
+  test.each(rows)("a 1 MiB %s body is refused with 413 before it is buffered", async (_name, path, body) => {
+    const response = await fetch(`${origin}${path}`, { method: "POST", headers: { "content-type": path === "/oauth/register" ? "application/json" : "application/x-www-form-urlencoded" }, body });
+    expect(response.status).toBe(413);
+  });
+});
+
 describe("refresh tokens", () => {
   test("a refresh token reused after rotation revokes the whole grant", async () => {
     const { code, pkce } = await codeFor(origin, clientId, redirect, alice());

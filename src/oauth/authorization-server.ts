@@ -60,7 +60,11 @@ export async function openAuthorizationServer(runtime: Runtime): Promise<Authori
     algorithm: signingAlgorithm,
   });
   const limiter = new InProcessRateLimiter(runtime.clock);
-  const sweeper = setInterval(() => void services.clients.sweep().catch(() => undefined), 3_600_000);
+  // Hourly: unused registrations, and grants (and sign-in links) dead for 30 days, so no table grows without bound.
+  const sweeper = setInterval(() => {
+    void services.clients.sweep().catch(() => undefined);
+    void services.grants.prune(30 * 86_400_000).catch(() => undefined);
+  }, 3_600_000);
   sweeper.unref?.();
   return {
     runtime,

@@ -19,6 +19,7 @@ import { SignInPage, TotpPage } from "./pages/sign-in.tsx";
 import { matchTotp } from "./totp.ts";
 import { redirectMatches } from "./redirect-uri.ts";
 import type { AuthRequest, Session, Signer } from "./sessions.ts";
+import type { MemberRow } from "../store/control/schema.ts";
 import { oauthPaths } from "./settings.ts";
 
 const baseCsp = "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -28,6 +29,12 @@ function formTarget(uri: string): string {
   const url = new URL(uri);
   return url.protocol === "http:" || url.protocol === "https:" ? url.origin : url.protocol;
 }
+
+/**
+ * The lockout counts per account and password: `member reset` (a new hash) starts a fresh count, so the operator
+ * can unlock someone from the CLI without reaching into the server's memory.
+ */
+const lockoutKey = (member: MemberRow) => `${member.id}:${member.passwordHash?.slice(-16) ?? ""}`;
 
 /** Where the app returns to, as the consent page shows it: the origin, or scheme and host of an app link. */
 function shownTarget(uri: string): string {
@@ -159,22 +166,22 @@ export function browserRoutes(as: AuthorizationServer, clientAddress: (c: Contex
       const email = typeof form.email === "string" ? form.email.trim().toLowerCase() : "";
       const password = typeof form.password === "string" ? form.password : "";
       const candidates = await as.members.byEmail(email);
-      const open = candidates.filter((m) => as.lockout.lockedFor(m.id) === 0);
+      const open = candidates.filter((m) => as.lockout.lockedFor(lockoutKey(m)) === 0);
       if (candidates.length > 0 && open.length === 0) {
         as.limiter.consumeNow(address, perMinute, 60_000, 1);
-        const minutes = Math.ceil(Math.max(...candidates.map((m) => as.lockout.lockedFor(m.id))) / 60_000);
+        const minutes = Math.ceil(Math.max(...candidates.map((m) => as.lockout.lockedFor(lockoutKey(m)))) / 60_000);
         return signInPage(c, session, requestId, 423, `This account is locked after too many wrong passwords; try again in ${minutes} min or ask the operator for a sign-in link.`, email);
       }
       const member = await as.members.checkPassword(open, password);
       if (!member) {
-        for (const m of open) as.lockout.failed(m.id);
+        for (const m of open) as.lockout.failed(lockoutKey(m));
         return fail("Wrong email or password.", email);
       }
       if (member.totpSecret) {
         session.pendingTotp = { memberId: member.id, requestId, expiresAt: performance.now() + 5 * 60_000 };
         return page(c, 200, <TotpPage csrf={as.sessions.csrfToken(session)} error={null} />);
       }
-      as.lockout.succeeded(member.id);
+      as.lockout.succeeded(lockoutKey(member));
       signer = { tenantId: member.tenantId, subject: `member:${member.id}`, label: member.email, maxScopes: scopesOfRole(member.role as Role), admin: member.role === "admin" };
     }
     const tenant = await runtime.tenants.find(signer.tenantId);
@@ -196,18 +203,18 @@ export function browserRoutes(as: AuthorizationServer, clientAddress: (c: Contex
     if (!pending || pending.expiresAt <= performance.now()) return signInPage(c, session, pending?.requestId ?? null, 400, "The sign-in took too long; enter your password again.");
     const member = await as.members.find(pending.memberId);
     if (!member?.totpSecret) return signInPage(c, session, pending.requestId, 400, "Sign in again.");
-    if (as.lockout.lockedFor(member.id) > 0) {
+    if (as.lockout.lockedFor(lockoutKey(member)) > 0) {
       session.pendingTotp = undefined;
       return signInPage(c, session, pending.requestId, 423, "This account is locked after too many wrong attempts; try again later or ask the operator for a sign-in link.");
     }
     const step = matchTotp(member.totpSecret, typeof form.code === "string" ? form.code.trim() : "", runtime.clock());
     if (step === null || step <= (as.totpSteps.get(member.id) ?? -1)) {
-      as.lockout.failed(member.id);
+      as.lockout.failed(lockoutKey(member));
       as.limiter.consumeNow(`signin:${clientAddress(c)}`, runtime.config.limits.auth_failures_per_minute, 60_000, 1);
       return page(c, 401, <TotpPage csrf={as.sessions.csrfToken(session)} error="That code is not valid (or was already used)." />);
     }
     as.totpSteps.set(member.id, step);
-    as.lockout.succeeded(member.id);
+    as.lockout.succeeded(lockoutKey(member));
     const tenant = await runtime.tenants.find(member.tenantId);
     if (!tenant || tenant.status === "suspended") return errorPage(c, 403, "Tenant suspended", "This tenant is suspended; contact the server's operator.");
     session.pendingTotp = undefined;

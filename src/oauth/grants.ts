@@ -178,6 +178,17 @@ export class GrantService {
     if (!k || k.tenantId !== tenantId || k.revokedAt !== null || (k.expiresAt !== null && k.expiresAt <= this.#clock())) throw new AppError("unauthorized", "invalid token: the API key it was granted with is no longer valid");
   }
 
+  /** Deletes grants revoked or expired more than `keepMs` ago (the audit log keeps their story). */
+  async prune(keepMs: number): Promise<number> {
+    const cutoff = this.#clock() - keepMs;
+    const result = await this.#control.client.execute({
+      sql: "DELETE FROM oauth_grants WHERE (revoked_at IS NOT NULL AND revoked_at < ?) OR (revoked_at IS NULL AND last_used_at < ?)",
+      args: [cutoff, cutoff - this.#refreshMs],
+    });
+    await this.#control.client.execute({ sql: "DELETE FROM sign_in_links WHERE expires_at < ?", args: [cutoff] });
+    return result.rowsAffected;
+  }
+
   async #find(id: string): Promise<OAuthGrantRow | null> {
     const [row] = await this.#control.db.select().from(oauthGrants).where(eq(oauthGrants.id, id));
     return row ?? null;

@@ -12,6 +12,7 @@ import type { Runtime } from "../runtime.ts";
 import { version } from "../version.ts";
 import { localOperator } from "./operator.ts";
 import { oauthServices } from "../oauth/authorization-server.ts";
+import { oauthAdminRoutes } from "../oauth/admin-routes.ts";
 
 export type AdminDeps = { runtime: Runtime; stats: LiveStats; limits: Limits; readiness: { draining: boolean }; onChange(): void };
 
@@ -89,11 +90,7 @@ export function adminApp({ runtime, stats, limits, readiness, onChange }: AdminD
   });
   app.post("/v1/keys/:id/rotate", async (c) => c.json(await operator(c).keys.rotate(c.req.param("id"), (await body(c, z.object({ grace_ms: z.number().int().min(0) }))).grace_ms)));
   app.post("/v1/keys/:id/revoke", async (c) => c.json(await operator(c).keys.revoke(c.req.param("id"))));
-  app.post("/v1/grants/:id/revoke", async (c) => {
-    const grant = await oauthServices(runtime).grants.revoke(c.req.param("id"), "revoked by the operator", c.req.header("x-mcp-mt-actor") || "operator:admin-api");
-    onChange();
-    return c.json(grant);
-  });
+  app.route("/", oauthAdminRoutes(runtime, onChange));
   app.post("/v1/backups", async (c) => {
     const input = await body(c, z.object({ out: z.string().optional(), tenant: z.string().optional() }));
     return c.json(await runtime.backups.backup({ out: input.out ?? runtime.config.backups.dir, tenant: input.tenant }), 201);

@@ -3,16 +3,16 @@ import { parseDuration } from "../duration.ts";
 import { invalidInput } from "../errors.ts";
 import { oauthServices } from "../oauth/authorization-server.ts";
 import { durationsOf } from "../oauth/settings.ts";
-import { SigningKeys } from "../oauth/signing-keys.ts";
+import { withOAuthOperator } from "./member.ts";
 import { assertTenantId } from "../tenancy/tenant-id.ts";
-import { str, withRuntime } from "./context.ts";
+import { configFrom, str, withRuntime } from "./context.ts";
 import { table } from "./output.ts";
 import type { Handler } from "./spec.ts";
 
 export const clientAdd: Handler = (ctx) =>
-  withRuntime(ctx, async (rt) => {
+  withOAuthOperator(ctx, async (op) => {
     const redirects = (str(ctx, "redirect-uri") ?? "").split(",").map((s) => s.trim()).filter(Boolean);
-    const client = await oauthServices(rt).clients.add(str(ctx, "name") ?? "", redirects);
+    const client = await op.addClient(str(ctx, "name") ?? "", redirects);
     ctx.out.result([`Registered ${client.client_name}.`, "", `client_id: ${client.client_id}`, `redirect URIs: ${client.redirect_uris.join(" ")}`].join("\n"), client);
   });
 
@@ -24,8 +24,8 @@ export const clientList: Handler = (ctx) =>
   });
 
 export const clientRemove: Handler = (ctx) =>
-  withRuntime(ctx, async (rt) => {
-    const client = await oauthServices(rt).clients.remove(ctx.positionals[0]!);
+  withOAuthOperator(ctx, async (op) => {
+    const client = await op.removeClient(ctx.positionals[0]!);
     ctx.out.result(`Removed client ${client.client_id} (${client.client_name}).`, { ...client, removed: true });
   });
 
@@ -41,18 +41,20 @@ export const grantList: Handler = (ctx) =>
   });
 
 export const grantRevoke: Handler = (ctx) =>
-  withRuntime(ctx, async (rt) => {
-    const grant = await oauthServices(rt).grants.revoke(ctx.positionals[0]!, "revoked by the operator");
+  withOAuthOperator(ctx, async (op) => {
+    const grant = await op.revokeGrant(ctx.positionals[0]!);
     ctx.out.result(`Revoked grant ${grant.id} (${grant.client_name}, tenant ${grant.tenant_id}); its tokens are refused within a second.`, grant);
   });
 
-export const rotateKeys: Handler = (ctx) =>
-  withRuntime(ctx, async (rt) => {
-    const grace = str(ctx, "grace");
-    const graceMs = grace === undefined ? durationsOf(rt.config).graceMs : parseDuration(grace, "--grace");
-    if (graceMs < durationsOf(rt.config).accessMs) throw invalidInput(`--grace must be at least auth.oauth.access_token_ttl (${rt.config.auth.oauth.access_token_ttl})`);
-    const keys = await new SigningKeys(rt.config.data.dir, rt.clock).open();
-    const { kid, retired } = await keys.rotate(graceMs);
-    const until = new Date(rt.clock() + graceMs).toISOString();
+export const rotateKeys: Handler = async (ctx) => {
+  const config = configFrom(ctx).config;
+  const grace = str(ctx, "grace");
+  const { graceMs: configured, accessMs } = durationsOf(config);
+  const graceMs = grace === undefined ? configured : parseDuration(grace, "--grace");
+  if (graceMs < accessMs) throw invalidInput(`--grace must be at least auth.oauth.access_token_ttl (${config.auth.oauth.access_token_ttl})`);
+  return withOAuthOperator(ctx, async (op) => {
+    const { kid, retired } = await op.rotateKeys(graceMs);
+    const until = new Date(Date.now() + graceMs).toISOString();
     ctx.out.result(`New signing key ${kid}. ${retired.length ? `Tokens signed by ${retired.join(", ")} are accepted until ${until}.` : ""}`.trim(), { kid, retired, retired_until: until });
   });
+};

@@ -37,13 +37,13 @@ export type AuthorizationServer = {
 };
 
 /** The services that live in the control plane (members, clients, grants), for the CLI as well as the server. */
-export function oauthServices(runtime: Runtime, durations: OAuthDurations = durationsOf(runtime.config)) {
+export function oauthServices(runtime: Runtime, actor = runtime.actor, durations: OAuthDurations = durationsOf(runtime.config)) {
   const o = runtime.config.auth.oauth;
   const documents = o.cimd ? new ClientMetadataDocuments({ allowPrivate: o.cimd_allow_private, maxBytes: o.cimd_max_bytes, timeoutMs: o.cimd_timeout_ms, cacheMs: o.cimd_cache_seconds * 1000 }) : null;
   return {
-    members: new MemberService({ control: runtime.control, clock: runtime.clock, audit: runtime.audit, actor: runtime.actor }),
+    members: new MemberService({ control: runtime.control, clock: runtime.clock, audit: runtime.audit, actor }),
     clients: new ClientService({ control: runtime.control, clock: runtime.clock, documents, unusedMs: durations.unusedClientMs, maxUnused: o.dcr_max_unused }),
-    grants: new GrantService({ control: runtime.control, clock: runtime.clock, audit: runtime.audit, actor: runtime.actor, refreshMs: durations.refreshMs }),
+    grants: new GrantService({ control: runtime.control, clock: runtime.clock, audit: runtime.audit, actor, refreshMs: durations.refreshMs }),
   };
 }
 
@@ -52,7 +52,7 @@ export async function openAuthorizationServer(runtime: Runtime): Promise<Authori
   const durations = durationsOf(config);
   if (durations.graceMs < durations.accessMs) throw new AppError("config_invalid", "auth.oauth.key_grace must be at least auth.oauth.access_token_ttl (tokens signed by a rotated key must stay valid until they expire)");
   const keys = await new SigningKeys(config.data.dir, runtime.clock).open();
-  const services = oauthServices(runtime, durations);
+  const services = oauthServices(runtime, runtime.actor, durations);
   const verifier = JwtVerifier.forOwnIssuer({
     issuer: () => issuerOf(config),
     audience: () => resourceOf(config),

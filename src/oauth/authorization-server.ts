@@ -59,7 +59,8 @@ export async function openAuthorizationServer(runtime: Runtime): Promise<Authori
     keys: (header, token) => createLocalJWKSet(keys.jwks())(header, token),
     algorithm: signingAlgorithm,
   });
-  const limiter = new InProcessRateLimiter(runtime.clock);
+  // Its windows run on the monotonic clock (a wall-clock step must not reset or lock them).
+  const limiter = new InProcessRateLimiter();
   // Hourly: unused registrations, and grants (and sign-in links) dead for 30 days, so no table grows without bound.
   const sweeper = setInterval(() => {
     void services.clients.sweep().catch(() => undefined);

@@ -1,9 +1,10 @@
 /**
  * Part of `bun run test`: the end-to-end tests drive real programs (redis-server for shared limits,
- * openssl for a test CA, tmux as the admin TUI's terminal, libfaketime to step the server's wall clock). Installs the missing ones from the Debian
- * packages when it can (root, or passwordless sudo); otherwise says exactly what to install.
+ * openssl for a test CA, tmux as the admin TUI's terminal, libfaketime to step the server's wall clock, chromium
+ * for the OAuth pages in a real browser). Installs the missing ones from the Debian packages when it can (root,
+ * or passwordless sudo); otherwise says exactly what to install.
  */
-const tools: Record<string, string> = { "redis-server": "redis-server", openssl: "openssl", tmux: "tmux", faketime: "faketime" };
+const tools: Record<string, string> = { "redis-server": "redis-server", openssl: "openssl", tmux: "tmux", faketime: "faketime", chromium: "chromium" };
 const missing = Object.entries(tools).filter(([command]) => !Bun.which(command)).map(([, pkg]) => pkg);
 if (missing.length === 0) process.exit(0);
 

@@ -15,6 +15,8 @@ import { version } from "../version.ts";
 import { customError, describeIssues } from "../zod-messages.ts";
 import { assertTenantId } from "../tenancy/tenant-id.ts";
 import { localOperator } from "./operator.ts";
+import { oauthServices } from "../oauth/authorization-server.ts";
+import { oauthAdminRoutes } from "../oauth/admin-routes.ts";
 
 export type AdminDeps = {
   runtime: Runtime;
@@ -92,12 +94,14 @@ export function adminApp({ runtime, stats, limits, readiness, onChange, forgetTe
   app.get("/v1/tenants/:id", async (c) => {
     const id = c.req.param("id");
     const month = monthOf(runtime.clock());
-    const [detail, usage, audit] = await Promise.all([
+    const [detail, usage, audit, grants] = await Promise.all([
       runtime.tenants.show(id),
       usageReport({ control: runtime.control, pricing: runtime.config.pricing, month, tenant: id, meter: limits.meter }),
       runtime.audit.list({ tenant: id, limit: 10 }),
+      oauthServices(runtime).grants.list(id),
     ]);
-    return c.json({ ...detail, live: { ...stats.figures(id), in_flight: limits.admission.inFlight(id), database_open: runtime.registry.isOpen(id) }, usage: usage[0], audit });
+    const oauth_grants = grants.filter((g) => g.state === "active");
+    return c.json({ ...detail, live: { ...stats.figures(id), in_flight: limits.admission.inFlight(id), database_open: runtime.registry.isOpen(id) }, usage: usage[0], audit, oauth_grants });
   });
 
   app.post("/v1/tenants", async (c) => c.json(await operator(c).tenants.add(await body(c, addBody)), 201));
@@ -121,6 +125,7 @@ export function adminApp({ runtime, stats, limits, readiness, onChange, forgetTe
   });
   app.post("/v1/keys/:id/rotate", async (c) => c.json(await operator(c).keys.rotate(c.req.param("id"), (await body(c, z.object({ grace_ms: z.number().int().min(0) }))).grace_ms)));
   app.post("/v1/keys/:id/revoke", async (c) => c.json(await operator(c).keys.revoke(c.req.param("id"))));
+  app.route("/", oauthAdminRoutes(runtime, onChange));
   // Paths from the request are checked before any is built: the tenant id is a slug, and the output
   // directory stays inside backups.dir.
   app.post("/v1/backups", async (c) => {

@@ -6,11 +6,15 @@ import { AppError } from "../errors.ts";
 import type { TenantRow } from "../store/control/schema.ts";
 import type { TenantService } from "../tenancy/tenants.ts";
 import type { KeyService } from "./keys.ts";
-import { JwtVerifier, looksLikeJwt } from "./jwt.ts";
+import { decodeJwt } from "jose";
+import { JwtVerifier, looksLikeJwt, type VerifiedToken } from "./jwt.ts";
 import type { Principal } from "./principal.ts";
 import type { Scope } from "./scopes.ts";
 
 export type Authenticated = { principal: Principal; tenant: TenantRow };
+
+/** The built-in authorization server's tokens: its verifier, and the check that the token's grant still stands. */
+export type OwnTokens = { verifier(): JwtVerifier; check(token: VerifiedToken): Promise<void> };
 
 const cacheTtlMs = 1_000;
 const cacheMax = 10_000;
@@ -24,12 +28,14 @@ export class Authenticator {
   #uses = new Map<string, number>();
 
   readonly #jwt: JwtVerifier | null;
+  readonly #own: OwnTokens | null;
 
-  constructor(options: { keys: KeyService; tenants: TenantService; clock: () => number; jwt?: JwtVerifier | null }) {
+  constructor(options: { keys: KeyService; tenants: TenantService; clock: () => number; jwt?: JwtVerifier | null; own?: OwnTokens | null }) {
     this.#keys = options.keys;
     this.#tenants = options.tenants;
     this.#clock = options.clock;
     this.#jwt = options.jwt ?? null;
+    this.#own = options.own ?? null;
   }
 
   /** Throws unauthorized (401) or tenant_suspended (403). */
@@ -60,7 +66,11 @@ export class Authenticator {
 
   async #verify(credential: string, now: number): Promise<Authenticated> {
     this.#cache.delete(credential);
-    if (this.#jwt && looksLikeJwt(credential)) return this.#remember(credential, await this.#verifyToken(this.#jwt, credential), now);
+    if (looksLikeJwt(credential)) {
+      // Our own tokens are told apart by their issuer; the signature, audience and expiry are then checked as for any JWT.
+      if (this.#own && issuerOf(credential) === this.#own.verifier().issuer) return this.#remember(credential, await this.#verifyOwn(this.#own, credential), now);
+      if (this.#jwt) return this.#remember(credential, await this.#verifyToken(this.#jwt, credential), now);
+    }
     const key = await this.#keys.verify(credential);
     const tenant = await this.#tenants.find(key.tenantId);
     // A removed tenant's keys are gone with it; a race with removal still ends here.
@@ -76,11 +86,29 @@ export class Authenticator {
     return { principal: { tenantId: tenant.id, subject: verified.subject, kind: "jwt", scopes: verified.scopes }, tenant, expiresAt: verified.expiresAt };
   }
 
+  /** The grant behind the token is looked up on every uncached verification: revocation applies within the cache's second. */
+  async #verifyOwn(own: OwnTokens, token: string): Promise<Authenticated & { expiresAt: number }> {
+    const verified = await own.verifier().verify(token);
+    await own.check(verified);
+    const tenant = await this.#tenants.find(verified.tenantId).catch(() => null);
+    if (!tenant) throw new AppError("unauthorized", "invalid token: its tenant does not exist");
+    return { principal: { tenantId: tenant.id, subject: verified.subject, kind: "oauth", scopes: verified.scopes }, tenant, expiresAt: verified.expiresAt };
+  }
+
   #remember(credential: string, value: Authenticated & { expiresAt?: number }, now: number, expiresAt: number | null = value.expiresAt ?? null): Authenticated {
     const result: Authenticated = { principal: value.principal, tenant: value.tenant };
     const until = Math.min(now + cacheTtlMs, expiresAt ?? Number.POSITIVE_INFINITY);
     if (this.#cache.size >= cacheMax) this.#cache.delete(this.#cache.keys().next().value!);
     this.#cache.set(credential, { value: result, until });
     return result;
+  }
+}
+
+function issuerOf(token: string): string | null {
+  try {
+    const iss = decodeJwt(token).iss;
+    return typeof iss === "string" ? iss : null;
+  } catch {
+    return null;
   }
 }

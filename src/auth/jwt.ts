@@ -10,7 +10,9 @@ import { mcpEndpoint } from "../config/urls.ts";
 import { AppError } from "../errors.ts";
 import { allScopes, type Scope } from "./scopes.ts";
 
-export type VerifiedToken = { tenantId: string; subject: string; scopes: Scope[]; expiresAt: number };
+export type VerifiedToken = { tenantId: string; subject: string; scopes: Scope[]; expiresAt: number; claims: JWTPayload };
+
+type VerifierOptions = { issuer: string; audience: () => string; algorithms: string[]; clockTolerance: number; tenantClaim: string; scopeClaim: string };
 
 type Key = Uint8Array | JWTVerifyGetKey;
 
@@ -20,29 +22,47 @@ export const looksLikeJwt = (token: string) => /^[\w-]+\.[\w-]+\.[\w-]*$/.test(t
 export class JwtVerifier {
   readonly #key: Key;
   readonly #options: { issuer: string; algorithms: string[]; clockTolerance: number; requiredClaims: string[] };
-  readonly #config: Config;
+  readonly #audience: () => string;
   readonly #tenantClaim: string;
   readonly #scopeClaim: string;
   readonly secret: Uint8Array | undefined;
 
-  private constructor(key: Key, secret: Uint8Array | undefined, config: Config) {
-    const jwt = config.auth.jwt;
+  private constructor(key: Key, secret: Uint8Array | undefined, options: VerifierOptions) {
     this.#key = key;
     this.secret = secret;
+    this.#options = { issuer: options.issuer, algorithms: options.algorithms, clockTolerance: options.clockTolerance, requiredClaims: ["exp"] };
+    this.#audience = options.audience;
+    this.#tenantClaim = options.tenantClaim;
+    this.#scopeClaim = options.scopeClaim;
+  }
+
+  static #configured(key: Key, secret: Uint8Array | undefined, config: Config): JwtVerifier {
+    const jwt = config.auth.jwt;
     const algorithms = jwt.algorithms.length ? jwt.algorithms : secret ? ["HS256"] : ["RS256", "ES256", "EdDSA"];
-    this.#options = { issuer: jwt.issuer, algorithms, clockTolerance: jwt.clock_tolerance, requiredClaims: ["exp"] };
-    this.#config = config;
-    this.#tenantClaim = jwt.tenant_claim;
-    this.#scopeClaim = jwt.scope_claim;
+    // The configured audience, else this server's MCP resource URL (read when used: the port may be chosen at listen time).
+    const audience = () => config.auth.jwt.audience || mcpEndpoint(config);
+    return new JwtVerifier(key, secret, { issuer: jwt.issuer, audience, algorithms, clockTolerance: jwt.clock_tolerance, tenantClaim: jwt.tenant_claim, scopeClaim: jwt.scope_claim });
+  }
+
+  /** A verifier for tokens this server issues itself (the built-in authorization server): same checks, its own key set. */
+  static forOwnIssuer(options: { issuer: () => string; audience: () => string; keys: JWTVerifyGetKey; algorithm: string }): { verifier: () => JwtVerifier } {
+    let cached: JwtVerifier | null = null;
+    return {
+      // The issuer URL may only be known once the port is chosen, so the verifier is built on first use.
+      verifier: () => {
+        const issuer = options.issuer();
+        if (cached?.issuer !== issuer) cached = new JwtVerifier(options.keys, undefined, { issuer, audience: options.audience, algorithms: [options.algorithm], clockTolerance: 5, tenantClaim: "tenant_id", scopeClaim: "scope" });
+        return cached;
+      },
+    };
   }
 
   get issuer(): string {
     return this.#options.issuer;
   }
 
-  /** The configured audience, else this server's MCP resource URL (read when used: the port may be chosen at listen time). */
   get audience(): string {
-    return this.#config.auth.jwt.audience || mcpEndpoint(this.#config);
+    return this.#audience();
   }
 
   /** A verifier when JWT is configured, else null. Throws config_invalid on an incomplete setup. */
@@ -57,7 +77,7 @@ export class JwtVerifier {
       const secret = new TextEncoder().encode(text);
       if (secret.length < 32) throw new AppError("config_invalid", "auth.jwt secret must be at least 32 bytes");
       if (jwt.algorithms.some((a) => !a.startsWith("HS"))) throw new AppError("config_invalid", "auth.jwt.algorithms: a shared secret only verifies HS256/HS384/HS512");
-      return new JwtVerifier(secret, secret, config);
+      return JwtVerifier.#configured(secret, secret, config);
     }
     if (jwt.algorithms.some((a) => a.startsWith("HS"))) throw new AppError("config_invalid", "auth.jwt.algorithms: HS* needs a shared secret, not a JWKS");
     if (jwt.jwks_file) {
@@ -67,11 +87,11 @@ export class JwtVerifier {
       } catch {
         throw new AppError("config_invalid", `auth.jwt.jwks_file ${jwt.jwks_file} is not a readable JWKS`);
       }
-      return new JwtVerifier(createLocalJWKSet(set), undefined, config);
+      return JwtVerifier.#configured(createLocalJWKSet(set), undefined, config);
     }
     // Cached; refetched at most every 30 s for an unknown kid; each fetch time-boxed.
     const remote = createRemoteJWKSet(new URL(jwt.jwks_url), { timeoutDuration: 3_000, cooldownDuration: 30_000, cacheMaxAge: 600_000 });
-    return new JwtVerifier(remote, undefined, config);
+    return JwtVerifier.#configured(remote, undefined, config);
   }
 
   /** Verifies a token; throws AppError("unauthorized") with a reason safe to show. */
@@ -84,7 +104,7 @@ export class JwtVerifier {
     }
     const tenantId = payload[this.#tenantClaim];
     if (typeof tenantId !== "string" || !tenantId) throw new AppError("unauthorized", `invalid token: no ${this.#tenantClaim} claim`);
-    return { tenantId, subject: typeof payload.sub === "string" ? payload.sub : "unknown", scopes: scopesOf(payload, this.#scopeClaim), expiresAt: (payload.exp ?? 0) * 1000 };
+    return { tenantId, subject: typeof payload.sub === "string" ? payload.sub : "unknown", scopes: scopesOf(payload, this.#scopeClaim), expiresAt: (payload.exp ?? 0) * 1000, claims: payload };
   }
 
   /** Issues an HS256 token (for setups without an identity provider). */

@@ -5,9 +5,9 @@ export type Principal = {
   tenantId: string;
   /** API key id, or a token subject. */
   subject: string;
-  kind: "api_key" | "jwt" | "operator";
+  kind: "api_key" | "jwt" | "oauth" | "operator";
   scopes: Scope[];
 };
 
-/** How the audit log names a principal: key:<id>, jwt:<subject> or operator. */
-export const actorOf = (p: Principal) => (p.kind === "api_key" ? `key:${p.subject}` : p.kind === "jwt" ? `jwt:${p.subject}` : "operator");
+/** How the audit log names a principal: key:<id>, jwt:<subject>, oauth:<member:id|key:id> or operator. */
+export const actorOf = (p: Principal) => (p.kind === "api_key" ? `key:${p.subject}` : p.kind === "jwt" ? `jwt:${p.subject}` : p.kind === "oauth" ? `oauth:${p.subject}` : "operator");

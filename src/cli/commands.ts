@@ -3,6 +3,8 @@ import type { CommandSpec } from "./spec.ts";
 
 const tenant = () => import("./tenant.ts");
 const key = () => import("./key.ts");
+const member = () => import("./member.ts");
+const oauth = () => import("./oauth.ts");
 
 export const commands: CommandSpec[] = [
   {
@@ -162,6 +164,80 @@ export const commands: CommandSpec[] = [
     args: [{ name: "key-id", required: true }],
     examples: ["mcp-mt key revoke 3k9x2m7q1a0b"],
     handler: async () => (await key()).keyRevoke,
+  },
+  {
+    path: ["member", "add"],
+    summary: "Add a tenant member who signs in on the OAuth page (password shown once)",
+    args: [
+      { name: "tenant", required: true },
+      { name: "email", required: true },
+    ],
+    options: {
+      role: { type: "string", description: "admin (also sees the tenant's connected apps), member (default) or readonly", placeholder: "ROLE" },
+      "password-stdin": { type: "boolean", description: "Read the password from stdin instead of generating one" },
+    },
+    examples: ["mcp-mt member add acme alice@acme.example", "mcp-mt member add acme bob@acme.example --role readonly --json"],
+    handler: async () => (await member()).memberAdd,
+  },
+  { path: ["member", "list"], summary: "List a tenant's members", args: [{ name: "tenant", required: true }], examples: ["mcp-mt member list acme"], handler: async () => (await member()).memberList },
+  {
+    path: ["member", "remove"],
+    summary: "Remove a member; their grants stop working within a second",
+    args: [{ name: "email", required: true }],
+    options: { tenant: { type: "string", description: "The tenant, when the email is a member of several", placeholder: "ID" } },
+    examples: ["mcp-mt member remove alice@acme.example"],
+    handler: async () => (await member()).memberRemove,
+  },
+  {
+    path: ["member", "reset"],
+    summary: "Give a member a new password (shown once) and revoke their grants",
+    args: [{ name: "email", required: true }],
+    options: {
+      tenant: { type: "string", description: "The tenant, when the email is a member of several", placeholder: "ID" },
+      "password-stdin": { type: "boolean", description: "Read the new password from stdin instead of generating one" },
+    },
+    examples: ["mcp-mt member reset alice@acme.example"],
+    handler: async () => (await member()).memberReset,
+  },
+  {
+    path: ["member", "link"],
+    summary: "Print a one-time sign-in link for a member (for teams without mail)",
+    args: [{ name: "email", required: true }],
+    options: { tenant: { type: "string", description: "The tenant, when the email is a member of several", placeholder: "ID" } },
+    examples: ["mcp-mt member link alice@acme.example"],
+    handler: async () => (await member()).memberLink,
+  },
+  {
+    path: ["member", "totp"],
+    summary: "Turn on a member's second factor (TOTP; prints the secret once), or --off",
+    args: [{ name: "email", required: true }],
+    options: {
+      tenant: { type: "string", description: "The tenant, when the email is a member of several", placeholder: "ID" },
+      off: { type: "boolean", description: "Turn the second factor off" },
+    },
+    examples: ["mcp-mt member totp alice@acme.example", "mcp-mt member totp alice@acme.example --off"],
+    handler: async () => (await member()).memberTotp,
+  },
+  {
+    path: ["oauth", "client", "add"],
+    summary: "Pre-register an OAuth client (for clients without registration)",
+    options: {
+      name: { type: "string", description: "The name shown on the consent page", placeholder: "NAME" },
+      "redirect-uri": { type: "string", description: "Comma-separated redirect URIs (http only to loopback; any port on loopback matches)", placeholder: "URIS" },
+    },
+    examples: ['mcp-mt oauth client add --name "Team bot" --redirect-uri https://bot.example.com/callback'],
+    handler: async () => (await oauth()).clientAdd,
+  },
+  { path: ["oauth", "client", "list"], summary: "List registered OAuth clients", examples: ["mcp-mt oauth client list"], handler: async () => (await oauth()).clientList },
+  { path: ["oauth", "client", "remove"], summary: "Remove a registered OAuth client", args: [{ name: "client-id", required: true }], examples: ["mcp-mt oauth client remove c_x1y2"], handler: async () => (await oauth()).clientRemove },
+  { path: ["oauth", "grants"], summary: "List a tenant's OAuth grants (connected apps)", args: [{ name: "tenant", required: true }], examples: ["mcp-mt oauth grants acme --json"], handler: async () => (await oauth()).grantList },
+  { path: ["oauth", "revoke"], summary: "Revoke an OAuth grant; its tokens are refused within a second", args: [{ name: "grant", required: true }], examples: ["mcp-mt oauth revoke g_3k9x2m7q1a0b"], handler: async () => (await oauth()).grantRevoke },
+  {
+    path: ["oauth", "rotate-keys"],
+    summary: "New token-signing key; the old one is accepted for a grace period",
+    options: { grace: { type: "string", description: "How long tokens of the old key stay valid (default auth.oauth.key_grace)", placeholder: "DURATION" } },
+    examples: ["mcp-mt oauth rotate-keys", "mcp-mt oauth rotate-keys --grace 2h"],
+    handler: async () => (await oauth()).rotateKeys,
   },
   {
     path: ["token", "issue"],

@@ -167,10 +167,37 @@ const jwtSchema = z
   })
   .describe("JWT / OAuth bearer tokens (enabled when a secret, secret_file, jwks_url or jwks_file is set).");
 
+const oauthSchema = z
+  .strictObject({
+    enabled: z
+      .enum(["auto", "on", "off"])
+      .default("auto")
+      .describe("The built-in OAuth 2.1 authorization server (sign-in page, DCR, tokens). auto: on when server.public_url is set or the server listens on loopback; on; off."),
+    access_token_ttl: z.string().regex(/^\d+(s|m|h)$/, "a duration like 10m or 1h").default("10m").describe("Lifetime of an access token (short: revocation also applies within 1 s through the grant check)."),
+    refresh_token_ttl: z.string().regex(/^\d+(m|h|d)$/, "a duration like 30d").default("30d").describe("A grant unused for this long expires; each refresh rotates the refresh token."),
+    code_ttl_seconds: positiveInt.max(600).default(60).describe("Seconds an authorization code stays valid (it is single-use)."),
+    session_ttl: z.string().regex(/^\d+(m|h|d)$/, "a duration like 12h").default("12h").describe("How long a browser stays signed in on the sign-in pages."),
+    key_grace: z.string().regex(/^\d+(m|h|d)$/, "a duration like 1h").default("1h").describe("After `mcp-mt oauth rotate-keys`, how long tokens signed by the previous key stay valid (at least access_token_ttl)."),
+    dcr: z.boolean().default(true).describe("Accept Dynamic Client Registration (RFC 7591) at /oauth/register."),
+    dcr_per_hour: positiveInt.default(20).describe("Registrations accepted per client address per hour."),
+    dcr_max_unused: positiveInt.default(1_000).describe("Most registered clients never used for a sign-in; beyond, registration answers 429 until unused ones expire."),
+    unused_client_ttl: z.string().regex(/^\d+(m|h|d)$/, "a duration like 24h").default("24h").describe("A registered client that completed no sign-in within this long is deleted."),
+    cimd: z.boolean().default(true).describe("Accept Client ID Metadata Documents: an https URL as client_id, fetched and cached."),
+    cimd_allow_private: z.boolean().default(false).describe("Let a client_id URL resolve to a private, loopback or link-local address (only for local development)."),
+    cimd_max_bytes: positiveInt.default(5_120).describe("Largest client metadata document fetched, in bytes."),
+    cimd_timeout_ms: positiveInt.default(3_000).describe("Longest wait for a client metadata document."),
+    cimd_cache_seconds: positiveInt.default(300).describe("How long a fetched client metadata document is reused."),
+    password_failures: positiveInt.default(5).describe("Wrong passwords in a row before one account is locked (others are not affected)."),
+    lockout_minutes: positiveInt.default(15).describe("How long a locked account refuses sign-in (even with the right password)."),
+    link_ttl: z.string().regex(/^\d+(m|h|d)$/, "a duration like 1h").default("1h").describe("Lifetime of a one-time sign-in link printed by `mcp-mt member link`."),
+  })
+  .describe("The built-in OAuth 2.1 authorization server: tenant members (or a tenant API key) sign in on a page and OAuth-only MCP clients get tokens.");
+
 const authSchema = z
   .strictObject({
     filter_tools_by_scope: z.boolean().default(true).describe("List only the tools the caller's scopes allow."),
     jwt: jwtSchema.prefault({}),
+    oauth: oauthSchema.prefault({}),
     pepper_file: z
       .string()
       .default("")

@@ -23,11 +23,13 @@ import { originGuard } from "./middleware/origin-guard.ts";
 import { clientClosedStatus, readBody } from "./middleware/read-body.ts";
 import { requestGate } from "./middleware/request-gate.ts";
 import { AuthFailureLimiter } from "./auth-failures.ts";
+import type { AuthorizationServer } from "../oauth/authorization-server.ts";
+import { oauthRoutes } from "../oauth/routes.ts";
 import { securityHeaders } from "./middleware/security-headers.ts";
 
-export type AppDeps = { runtime: Runtime; log: Logger; readiness: Readiness; authenticator: Authenticator; limits: Limits; stats: LiveStats; metricsToken?: string };
+export type AppDeps = { runtime: Runtime; log: Logger; readiness: Readiness; authenticator: Authenticator; limits: Limits; stats: LiveStats; metricsToken?: string; oauth?: AuthorizationServer | null };
 
-export function createApp({ runtime, log, readiness, authenticator, limits, stats, metricsToken }: AppDeps): Hono<AppEnv> {
+export function createApp({ runtime, log, readiness, authenticator, limits, stats, metricsToken, oauth }: AppDeps): Hono<AppEnv> {
   const { config } = runtime;
   const catalogue = buildCatalogue(config, runtime.clock);
   const app = new Hono<AppEnv>();
@@ -38,6 +40,7 @@ export function createApp({ runtime, log, readiness, authenticator, limits, stat
   app.use("*", originGuard(config));
   app.route("/", healthRoutes(runtime, readiness));
   app.route("/", wellKnownRoutes(config));
+  if (oauth) app.route("/", oauthRoutes(oauth, clientAddress(config)));
   if (config.metrics.enabled) app.route("/", metricsRoutes({ config, stats, registry: runtime.registry, meter: limits.meter, audit: runtime.audit, token: metricsToken }, "public"));
   const challenge = challenges(config);
   const toolScopes = new Map(catalogue.tools.map((tool) => [tool.name, tool.scope]));

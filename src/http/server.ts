@@ -22,6 +22,8 @@ import { buildCatalogue } from "../mcp/server.ts";
 import { createApp } from "./app.ts";
 import { connectionEdge } from "./connection-edge.ts";
 import { startMetricsListener } from "./metrics.ts";
+import { openAuthorizationServer } from "../oauth/authorization-server.ts";
+import { oauthEnabled } from "../oauth/settings.ts";
 
 export type RunningServer = { url: string; port: number; finished: Promise<number>; stop(): Promise<void> };
 
@@ -48,10 +50,11 @@ export async function startServer(loaded: LoadedConfig): Promise<RunningServer> 
     log.warn("another instance owns this data directory; serving without the admin socket", { error: (error as Error).message });
   }
   const readiness = { draining: false };
-  const authenticator = new Authenticator({ keys: runtime.keys, tenants: runtime.tenants, clock: runtime.clock, jwt: JwtVerifier.fromConfig(runtime.config) });
+  const oauth = oauthEnabled(config) ? await openAuthorizationServer(runtime) : null;
+  const authenticator = new Authenticator({ keys: runtime.keys, tenants: runtime.tenants, clock: runtime.clock, jwt: JwtVerifier.fromConfig(runtime.config), own: oauth?.ownTokens });
   const limits = createLimits(runtime, log);
   const stats = new LiveStats({ clock: runtime.clock, tenantLabels: config.metrics.tenant_labels, tools: buildCatalogue(config).tools.map((tool) => tool.name) });
-  const app = createApp({ runtime, log, readiness, authenticator, limits, stats, metricsToken: loaded.secrets.metricsToken });
+  const app = createApp({ runtime, log, readiness, authenticator, limits, stats, metricsToken: loaded.secrets.metricsToken, oauth });
   const flushUsage = () => authenticator.flushUsage().catch((error) => log.warn("could not record key use", { error: String(error) }));
   const usageTimer = setInterval(flushUsage, 5_000);
   let inFlight = 0;
@@ -113,6 +116,7 @@ export async function startServer(loaded: LoadedConfig): Promise<RunningServer> 
       clearInterval(backupTimer);
       await flushUsage();
       await limits.close();
+      oauth?.close();
       await runtime.close();
       releaseDataDir?.();
       log.info("stopped");

@@ -6,6 +6,7 @@ import control2 from "../../drizzle/control/0002_key_rotation.sql" with { type: 
 import control3 from "../../drizzle/control/0003_audit_log.sql" with { type: "text" };
 import control4 from "../../drizzle/control/0004_tenant_encryption.sql" with { type: "text" };
 import control5 from "../../drizzle/control/0005_data_dir_settings.sql" with { type: "text" };
+import control6 from "../../drizzle/control/0006_oauth.sql" with { type: "text" };
 import tenant0 from "../../drizzle/tenant/0000_init.sql" with { type: "text" };
 import tenant1 from "../../drizzle/tenant/0001_fts.sql" with { type: "text" };
 import tenant2 from "../../drizzle/tenant/0002_stats.sql" with { type: "text" };
@@ -18,6 +19,7 @@ export const controlMigrations: MigrationSource[] = [
   { tag: "0003_audit_log", when: 1795667832931, sql: control3 },
   { tag: "0004_tenant_encryption", when: 1795669340676, sql: control4 },
   { tag: "0005_data_dir_settings", when: 1796006267145, sql: control5 },
+  { tag: "0006_oauth", when: 1796010569640, sql: control6 },
 ];
 
 export const tenantMigrations: MigrationSource[] = [

@@ -1,6 +1,7 @@
 /** The admin TUI in a real terminal (tmux, 80×24): live figures, the tenants table, a suspension that takes effect. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { binaryInEmptyDir, run } from "../helpers/binary.ts";
+import { codeFor, exchange, registerClient } from "../helpers/oauth-protocol.ts";
 import { modernRequest, startServe, type ServerProcess } from "../helpers/server.ts";
 import { cleanupTempDirs } from "../helpers/tmp.ts";
 
@@ -48,6 +49,12 @@ beforeAll(async () => {
   run(bin, ["tenant", "add", "quiet-co", "--plan", "pro"], { cwd: dir });
   server = await startServe(bin, dir);
   for (let i = 0; i < 12; i++) expect((await call(busyKey)).status).toBe(200);
+  // A connected app (OAuth grant) for the detail screen to show and revoke.
+  const password = run(bin, ["member", "add", "busy-co", "ann@busy.example", "--json"], { cwd: dir }).json().password;
+  const redirect = "http://127.0.0.1:40777/cb";
+  const clientId = await registerClient(server.origin, [redirect], "Desk Bridge");
+  const { code, pkce } = await codeFor(server.origin, clientId, redirect, { email: "ann@busy.example", password });
+  expect((await exchange(server.origin, clientId, redirect, code, pkce.verifier)).status).toBe(200);
   tmux("new-session", "-d", "-s", session, "-x", "80", "-y", "24", `cd ${dir} && ./mcp-mt admin`);
 });
 afterAll(async () => {
@@ -97,12 +104,22 @@ describe("mcp-mt admin (TUI under tmux)", () => {
     expect(shown).toContain("busy-co");
   });
 
-  test("the tenant detail shows keys and recent audit entries; q quits", async () => {
+  test("the tenant detail shows keys, connected apps (one revoked from here) and recent audit entries; q quits", async () => {
     await press("Enter");
     const shown = await waitFor(/RECENT AUDIT/);
     expect(shown).toMatch(/busy-co \(busy-co\)\s+plan free\s+suspended/);
     expect(shown).toMatch(/default\s+active/);
     expect(shown).toContain("tenant.suspended");
+    expect(shown).toMatch(/CONNECTED APPS \(1\)/);
+    expect(shown).toMatch(/1 Desk Bridge\s+member:/);
+    for (const line of shown.split("\n")) expect(line.length).toBeLessThanOrEqual(80);
+    await press("o");
+    await waitFor(/Revoke which connected app \(1-1\)/);
+    await press("1", "Enter");
+    await waitFor(/Revoked Desk Bridge/);
+    expect(run(bin, ["oauth", "grants", "busy-co", "--json"], { cwd: dir }).json().grants[0].state).toBe("revoked");
+    await press("Enter");
+    await waitFor(/CONNECTED APPS \(0\)/);
     await press("q");
     await Bun.sleep(500);
     expect(Bun.spawnSync(["tmux", "has-session", "-t", session]).exitCode).not.toBe(0);

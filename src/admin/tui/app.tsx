@@ -124,6 +124,20 @@ export function AdminApp({ client, refreshMs = 1000 }: { client: AdminClient; re
         run: async () => `New key for ${target.id}, shown once:\n${(await client.call<{ api_key: string }>("POST", `/v1/tenants/${target.id}/keys`, { label: "tui" })).api_key}`,
       });
     }
+    if (screen === "detail" && detail && input === "o") {
+      const apps = (detail.oauth_grants ?? []).slice(0, 3);
+      if (apps.length === 0) return setNotice(`${detail.id} has no connected apps.`);
+      return setPrompt({
+        label: `Revoke which connected app (1-${apps.length})`,
+        value: "",
+        submit: async (n) => {
+          const grant = apps[Number(n) - 1];
+          if (!grant) return `No connected app number ${JSON.stringify(n)}.`;
+          await client.call("POST", `/v1/grants/${grant.id}/revoke`);
+          return `Revoked ${grant.client_name} (${grant.id}); its tokens are refused within a second.`;
+        },
+      });
+    }
     const keyRow = screen === "detail" ? detail?.api_keys[selectedKey] : undefined;
     if (keyRow && input === "x") {
       return setConfirm({ message: `Revoke key ${keyRow.id} now? (y/n)`, run: async () => void (await client.call("POST", `/v1/keys/${keyRow.id}/revoke`)) });

@@ -26,6 +26,8 @@ export type TenantDetail = LiveTenant & {
   api_keys: { id: string; label: string; state: string; scopes: string[]; expires_at: string | null; last_used_at: string | null }[];
   usage: { tools: Record<string, number>; tool_calls: number; documents_created: number; searches: number; estimated_cost: number; currency: string } & LiveTenant["usage"];
   audit: { time: string; actor: string; action: string; target: string | null; outcome: string }[];
+  /** Active OAuth grants (connected apps). */
+  oauth_grants: { id: string; client_name: string; subject: string; scopes: string[]; last_used_at: string }[];
   database: { documents: number; bytes: number };
 };
 

@@ -75,8 +75,12 @@ export function Detail({ tenant, selectedKey }: { tenant: TenantDetail; selected
       {tenant.api_keys.slice(0, 6).map((k, i) => (
         <Text key={k.id} inverse={i === selectedKey}>{`${pad(k.id, 14)}${pad(k.label, 10)}${pad(k.state, 9)}${pad(k.last_used_at?.slice(0, 19) ?? "-", 21)}${pad(k.expires_at?.slice(0, 19) ?? "-", 21)}`}</Text>
       ))}
+      <Text bold>{`CONNECTED APPS (${tenant.oauth_grants?.length ?? 0})  o: revoke one`}</Text>
+      {(tenant.oauth_grants ?? []).slice(0, 3).map((g, i) => (
+        <Text key={g.id}>{`${i + 1} ${pad(g.client_name, 20)} ${pad(g.subject, 22)} ${pad(g.scopes.map((s) => s.split(":")[1]).join(","), 16)} ${g.last_used_at.slice(5, 16)}`}</Text>
+      ))}
       <Text bold>RECENT AUDIT</Text>
-      {tenant.audit.slice(-5).map((e, i) => (
+      {tenant.audit.slice(-3).map((e, i) => (
         <Text key={i}>{`${e.time.slice(5, 19)} ${pad(e.action, 20)} ${pad(e.actor, 22)} ${e.outcome}`}</Text>
       ))}
     </Box>
@@ -96,6 +100,7 @@ export function Help() {
     ["p", "change the selected tenant's plan"],
     ["k", "create a key for the selected tenant"],
     ["r / x", "in detail: rotate / revoke the selected key"],
+    ["o", "in detail: revoke a connected app (OAuth grant)"],
     ["b", "run a backup now"],
     ["?", "this help"],
     ["q", "quit"],

@@ -51,7 +51,7 @@ export function authenticate({ authenticator, failures, challenges, audit, charg
         return refuse("credentials in the query string are refused (they end up in logs); send Authorization: Bearer <key>", true);
       }
     }
-    if (!header) return refuse("missing credentials: send Authorization: Bearer <API key>", false);
+    if (!header) return refuse(`missing credentials: ${challenges.expected}`, false);
     if (credential === null) return refuse("malformed Authorization header: expected Bearer <API key>", true);
     try {
       c.set("auth", await authenticator.authenticate(credential));

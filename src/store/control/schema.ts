@@ -1,6 +1,6 @@
 /** Control-plane tables: tenants and their API keys. */
 import { sql } from "drizzle-orm";
-import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export const tenants = sqliteTable("tenants", {
   id: text("id").primaryKey(),
@@ -86,3 +86,74 @@ export const settings = sqliteTable("settings", {
   name: text("name").primaryKey(),
   value: text("value").notNull(),
 });
+
+/** People who sign in on the OAuth pages for one tenant (argon2id password hash; never the password). */
+export const members = sqliteTable(
+  "members",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    email: text("email").notNull(),
+    role: text("role", { enum: ["admin", "member", "readonly"] }).notNull(),
+    passwordHash: text("password_hash"),
+    /** Base32 TOTP secret when the member turned on a second factor (`mcp-mt member totp`). */
+    totpSecret: text("totp_secret"),
+    createdAt: integer("created_at").notNull(),
+  },
+  (table) => [uniqueIndex("members_tenant_email_idx").on(table.tenantId, table.email), index("members_email_idx").on(table.email)],
+);
+
+export type MemberRow = typeof members.$inferSelect;
+
+/** One-time sign-in links printed by `mcp-mt member link` (only the hash of the link's secret is kept). */
+export const signInLinks = sqliteTable("sign_in_links", {
+  hash: text("hash").primaryKey(),
+  memberId: text("member_id")
+    .notNull()
+    .references(() => members.id, { onDelete: "cascade" }),
+  expiresAt: integer("expires_at").notNull(),
+  usedAt: integer("used_at"),
+});
+
+/** OAuth clients: registered dynamically (RFC 7591) or by the operator. URL client ids (metadata documents) are not stored. */
+export const oauthClients = sqliteTable("oauth_clients", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  redirectUris: text("redirect_uris", { mode: "json" }).$type<string[]>().notNull(),
+  source: text("source", { enum: ["dynamic", "operator"] }).notNull(),
+  createdAt: integer("created_at").notNull(),
+  /** Set when a sign-in through this client completes; dynamic clients never used expire. */
+  lastUsedAt: integer("last_used_at"),
+});
+
+export type OAuthClientRow = typeof oauthClients.$inferSelect;
+
+/** A grant: one client's access to one tenant for one signer; its refresh token rotates on every use. */
+export const oauthGrants = sqliteTable(
+  "oauth_grants",
+  {
+    id: text("id").primaryKey(),
+    tenantId: text("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    /** member:<id> or key:<api key id>: who signed in. */
+    subject: text("subject").notNull(),
+    clientId: text("client_id").notNull(),
+    clientName: text("client_name").notNull(),
+    scopes: text("scopes", { mode: "json" }).$type<string[]>().notNull(),
+    resource: text("resource").notNull(),
+    /** SHA-256 of the current refresh token's secret. */
+    refreshHash: text("refresh_hash").notNull(),
+    /** Hashes of refresh tokens already rotated away: presenting one again revokes the grant. */
+    previousHashes: text("previous_hashes", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
+    createdAt: integer("created_at").notNull(),
+    lastUsedAt: integer("last_used_at").notNull(),
+    revokedAt: integer("revoked_at"),
+    revokedReason: text("revoked_reason"),
+  },
+  (table) => [index("oauth_grants_tenant_idx").on(table.tenantId), index("oauth_grants_subject_idx").on(table.subject)],
+);
+
+export type OAuthGrantRow = typeof oauthGrants.$inferSelect;

@@ -33,9 +33,11 @@ function holdWriteLock(tenant: string): () => void {
 beforeAll(async () => {
   let bin: string;
   ({ dir, bin } = binaryInEmptyDir());
-  for (const id of ["stuck", "victim"]) keys[id] = run(bin, ["tenant", "add", id, "--json"], { cwd: dir }).json().api_key;
-  // The stuck tenant's requests end at 400 ms; its writes would wait up to 5 s for the lock (busy_timeout).
-  run(bin, ["tenant", "set-limit", "stuck", "--request-timeout-ms", "400"], { cwd: dir });
+  for (const id of ["stuck", "victim", "greedy"]) keys[id] = run(bin, ["tenant", "add", id, "--json"], { cwd: dir }).json().api_key;
+  // The greedy tenant may use 2 ms of store-worker CPU a minute: a handful of searches.
+  run(bin, ["tenant", "set-limit", "greedy", "--cpu-ms-per-minute", "2", "--rate-limit", "10000"], { cwd: dir });
+  // The stuck tenant's requests end at 2 s; its writes would wait up to 5 s for the lock (busy_timeout).
+  run(bin, ["tenant", "set-limit", "stuck", "--request-timeout-ms", "2000"], { cwd: dir });
   // ONE store worker: both tenants start on it, so the victim is only served if the stall hand-off works.
   server = await startServe(bin, dir, [], { MCP_MT_TENANCY_WORKERS: "1", MCP_MT_TENANCY_STALL_MS: "50" });
 });
@@ -70,7 +72,7 @@ describe("compute isolation (one store worker)", () => {
     events.push("victim served");
     const timedOut = await stuck;
     expect(timedOut.status).toBe(504);
-    expect(timedOut.body.error.message).toContain("timed out after 400 ms");
+    expect(timedOut.body.error.message).toContain("timed out after 2000 ms");
     // The victim was served while the stuck request was still waiting on its deadline.
     expect(events).toEqual(["victim served", "stuck"]);
     release();
@@ -89,5 +91,19 @@ describe("compute isolation (one store worker)", () => {
     const line = server.stderr().split("\n").find((l) => l.includes("store worker stalled by one tenant"));
     expect(line).toBeDefined();
     expect(JSON.parse(line!)).toMatchObject({ level: "warn", tenant: "stuck", moved: 1 });
+  });
+
+  test("a tenant that keeps the store workers busy is refused by its CPU budget (429), another tenant is served", async () => {
+    for (let i = 0; i < 20; i++) await call(keys.greedy!, "create_document", { title: `doc ${i}`, content: "searching burns worker time ".repeat(200) });
+    let refused: { status: number; body: any } | undefined;
+    for (let i = 0; i < 300 && !refused; i++) {
+      const r = await call(keys.greedy!, "search_documents", { query: "searching burns", limit: 20 });
+      if (r.status === 429) refused = r;
+      else expect(r.status).toBe(200);
+    }
+    expect(refused).toBeDefined();
+    expect(refused!.body.error.message).toContain("cpu_ms_per_minute");
+    expect(refused!.body.error.data).toMatchObject({ budget: "cpu_ms_per_minute", limit: 2 });
+    expect((await call(keys.victim!, "list_documents", {})).status).toBe(200);
   });
 });

@@ -213,15 +213,26 @@ export class TenantRegistry implements TenantStorage {
   #call(tenant: string, message: StoreCalls, binding: StoreBinding): Promise<unknown> {
     const { signal } = binding;
     if (signal?.aborted) return Promise.reject(abortError(signal));
+    // The hot path: an open tenant is sent to at once, without waiting a turn.
+    const home = this.#homes.get(tenant);
+    if (home && !this.#closed) {
+      this.#homes.delete(tenant);
+      this.#homes.set(tenant, home);
+      return this.#dispatch(home.worker, tenant, message, binding);
+    }
     return this.#homeOf(tenant).then((worker) => {
       if (signal?.aborted) throw abortError(signal);
-      const request = { kind: "call", id: this.#nextId++, slot: -1, tenant, quota: binding.quota, now: (this.#o.clock ?? Date.now)(), ...message } as ExecutorRequest & { kind: "call" };
-      const sent = this.#send(worker, tenant, request);
-      if (!signal) return sent;
-      const onAbort = () => this.#cancel(request.id, abortError(signal));
-      signal.addEventListener("abort", onAbort, { once: true });
-      return sent.finally(() => signal.removeEventListener("abort", onAbort));
+      return this.#dispatch(worker, tenant, message, binding);
     });
+  }
+
+  #dispatch(worker: StoreWorker, tenant: string, message: StoreCalls, { quota, signal }: StoreBinding): Promise<unknown> {
+    const request = { kind: "call", id: this.#nextId++, slot: -1, tenant, quota, now: (this.#o.clock ?? Date.now)(), op: message.op, args: message.args } as ExecutorRequest & { kind: "call" };
+    const sent = this.#send(worker, tenant, request);
+    if (!signal) return sent;
+    const onAbort = () => this.#cancel(request.id, abortError(signal));
+    signal.addEventListener("abort", onAbort, { once: true });
+    return sent.finally(() => signal.removeEventListener("abort", onAbort));
   }
 
   /** An operator's call on the tenant's home worker (or, for a tenant not open, any worker: `home` false). */

@@ -193,6 +193,8 @@ export class TenantRegistry implements TenantStorage {
   }
 
   async close(id: string): Promise<void> {
+    // The key is read again on the next open: a restore or `tenant encrypt` may have changed it.
+    this.#keys.delete(id);
     const home = this.#homes.get(id);
     if (!home) return;
     this.#homes.delete(id);

@@ -25,6 +25,10 @@ export class AdminClient {
     this.#socket = socket;
   }
 
+  get socket(): string {
+    return this.#socket;
+  }
+
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     let response: Response;
     try {

@@ -38,10 +38,13 @@ export function buildCatalogue(config: Config, clock: () => number = Date.now): 
 }
 
 /**
- * A server whose handlers read the tenant context from `context()` when they start: a fixed context for a
- * stdio connection, or the current request's for a pooled HTTP server. `scopes` picks the tools listed.
+ * A server whose handlers read the tenant context from `context(extra)` when they start: the request's own
+ * for stdio (carried in the SDK's authInfo), or the current request's for a pooled HTTP server. `scopes` picks the tools listed.
  */
-export function buildServer(catalogue: Catalogue, context: () => TenantContext, scopes: readonly Scope[]): McpServer {
+/** What a handler is given by the SDK that locates its request's tenant context (stdio passes it as authInfo). */
+export type HandlerExtra = { http?: { authInfo?: { extra?: Record<string, unknown> } } } | undefined;
+
+export function buildServer(catalogue: Catalogue, context: (extra: HandlerExtra) => TenantContext, scopes: readonly Scope[]): McpServer {
   const server = new McpServer(
     { name: "mcp-mt", title: "mcp-mt document store", version },
     {
@@ -64,7 +67,7 @@ export function buildServer(catalogue: Catalogue, context: () => TenantContext, 
       tool.name,
       // Invalid arguments are answered in people's words ("content is required"), not zod's.
       { title: tool.title, description: tool.description, inputSchema: humanSchema(tool.input) as typeof tool.input, outputSchema: tool.output, annotations: tool.annotations },
-      (args: unknown) => callTool(tool, args, context()),
+      (args: unknown, extra: HandlerExtra) => callTool(tool, args, context(extra)),
     );
   }
   registerDocumentResources(server, catalogue, context);
@@ -88,13 +91,13 @@ async function callTool(tool: ToolDefinition, args: unknown, ctx: TenantContext)
 
 const toolError = (text: string): CallToolResult => ({ content: [{ type: "text", text }], isError: true });
 
-function registerDocumentResources(server: McpServer, catalogue: Catalogue, context: () => TenantContext): void {
+function registerDocumentResources(server: McpServer, catalogue: Catalogue, context: (extra: HandlerExtra) => TenantContext): void {
   server.registerResource(
     "document",
     new ResourceTemplate(`${documentUriPrefix}{id}`, { list: undefined }),
     { title: "Document", description: "One document of this workspace, as markdown.", mimeType: "text/markdown" },
-    async (uri, { id }) => {
-      const ctx = context();
+    async (uri, { id }, extra) => {
+      const ctx = context(extra as HandlerExtra);
       if (!ctx.principal.scopes.includes("documents:read")) throw new ResourceNotFoundError(uri.href);
       const doc = typeof id === "string" ? await ctx.store.get(decodeURIComponent(id)) : null;
       if (!doc) throw new ResourceNotFoundError(uri.href);
@@ -102,8 +105,8 @@ function registerDocumentResources(server: McpServer, catalogue: Catalogue, cont
     },
   );
   // The SDK's built-in resources/list neither pages nor passes a cursor to the template: list from the store.
-  server.server.setRequestHandler("resources/list", async (request) => {
-    const ctx = context();
+  server.server.setRequestHandler("resources/list", async (request, extra) => {
+    const ctx = context(extra as HandlerExtra);
     if (!ctx.principal.scopes.includes("documents:read")) return { resources: [] };
     const cursor = request.params?.cursor;
     const page = await ctx.store.list({ limit: catalogue.pageSize, cursor }).catch((error: unknown) => {

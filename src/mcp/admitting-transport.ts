@@ -6,6 +6,7 @@
 import type { JSONRPCMessage, MessageExtraInfo, Transport, TransportSendOptions } from "@modelcontextprotocol/server";
 import { AppError, wireError } from "../errors.ts";
 import { rpcCodes, timeoutMessage } from "../http/jsonrpc.ts";
+import type { TenantContext } from "../tenancy/context.ts";
 import type { GateRequest, Opened, Refused } from "./stdio-gate.ts";
 
 type RequestLike = { id?: string | number; method?: string; params?: { name?: unknown; arguments?: unknown; requestId?: unknown } };
@@ -23,6 +24,7 @@ export class AdmittingTransport implements Transport {
   readonly #held = new Map<Id, Held>();
   /** Requests already answered here (timed out): the SDK's late response to them is dropped. */
   readonly #answered = new Set<Id>();
+  readonly #contexts = new Map<Id, TenantContext>();
   /** Requests cancelled before the gate let them through. */
   readonly #cancelledEarly = new Set<Id>();
   /** Inbound messages pass the gate one at a time, so they reach the server in the order they came. */
@@ -74,9 +76,18 @@ export class AdmittingTransport implements Transport {
       held.timer = setTimeout(() => void this.#timeout(id, opened.timeoutMs), opened.timeoutMs);
     }
     this.#held.set(id, held);
-    const { principal } = opened.context;
-    const authInfo = { token: principal.subject, clientId: principal.subject, scopes: [...principal.scopes], extra: { tenant: opened.context } };
-    this.onmessage?.(message, { ...extra, authInfo });
+    this.#contexts.set(id, opened.context);
+    this.onmessage?.(message, extra);
+  }
+
+  /**
+   * The tenant context of the request `id` while it runs (the server's handlers look theirs up by their
+   * JSON-RPC id: serveStdio does not pass a transport's per-message extra through to them).
+   */
+  contextOf(id: Id | undefined): TenantContext {
+    const ctx = id === undefined ? undefined : this.#contexts.get(id);
+    if (!ctx) throw new AppError("unavailable", "this request is no longer admitted (it timed out or was cancelled)");
+    return ctx;
   }
 
   /** The deadline passed: the same JSON-RPC timeout error as HTTP, the store call aborted, the SDK told to drop it. */
@@ -119,6 +130,7 @@ export class AdmittingTransport implements Transport {
     const held = this.#held.get(id);
     if (!held) return;
     this.#held.delete(id);
+    this.#contexts.delete(id);
     clearTimeout(held.timer);
     held.release();
     held.endStream?.();

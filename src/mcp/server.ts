@@ -39,10 +39,10 @@ export function buildCatalogue(config: Config, clock: () => number = Date.now): 
 
 /**
  * A server whose handlers read the tenant context from `context(extra)` when they start: the request's own
- * for stdio (carried in the SDK's authInfo), or the current request's for a pooled HTTP server. `scopes` picks the tools listed.
+ * for stdio (by its JSON-RPC id), or the current request's for a pooled HTTP server. `scopes` picks the tools listed.
  */
-/** What a handler is given by the SDK that locates its request's tenant context (stdio passes it as authInfo). */
-export type HandlerExtra = { http?: { authInfo?: { extra?: Record<string, unknown> } } } | undefined;
+/** What a handler is given by the SDK that locates its request's tenant context (stdio looks it up by request id). */
+export type HandlerExtra = { mcpReq?: { id?: string | number } } | undefined;
 
 export function buildServer(catalogue: Catalogue, context: (extra: HandlerExtra) => TenantContext, scopes: readonly Scope[]): McpServer {
   const server = new McpServer(

@@ -14,7 +14,6 @@ import { RemoteAdmitter, type Admitter } from "../limits/gate.ts";
 import { createLimits } from "../limits/setup.ts";
 import { createLogger } from "../log.ts";
 import type { Runtime } from "../runtime.ts";
-import type { TenantContext } from "../tenancy/context.ts";
 import { createTenantContext } from "../tenancy/tenant-context.ts";
 import { AdmittingTransport } from "./admitting-transport.ts";
 import { buildCatalogue, buildServer, type HandlerExtra } from "./server.ts";
@@ -57,7 +56,7 @@ export async function serveStdioSession(runtime: Runtime, credential: StdioCrede
     process.stdin.once("close", resolve);
   });
   const transport = new AdmittingTransport(new StdioServerTransport(), gate, (error) => log.error("stdio request failed", { error: error instanceof Error ? error.message : String(error) }));
-  const contextOf = (extra: HandlerExtra) => extra?.http?.authInfo?.extra?.tenant as TenantContext;
+  const contextOf = (extra: HandlerExtra) => transport.contextOf(extra?.mcpReq?.id);
   const handle = serveStdio(() => buildServer(catalogue, contextOf, first.principal.scopes), { transport, onerror: (error) => log.warn("stdio transport error", { error: error.message }) });
   await closed;
   await handle.close();

@@ -51,6 +51,8 @@ export class StdioGate {
     } catch (error) {
       // A suspended tenant's refusals cost units too, as on HTTP: hammering them ends in 429.
       if (error instanceof AppError && error.code === "tenant_suspended") return { ok: false, error: (await this.#charge(error.details?.tenant as Authenticated["tenant"] | undefined, method, tool)) ?? error };
+      // Worded as HTTP words it (middleware/authenticate.ts), so a client shows the same reason on both.
+      if (error instanceof AppError && error.code === "unauthorized") return { ok: false, error: new AppError("unauthorized", `Unauthorized: ${error.message}`) };
       return { ok: false, error };
     }
     const scope = requiredScope(deps.toolScopes as Map<string, Scope>, method, tool);

@@ -1,5 +1,5 @@
 /** The hono app: ONE ordered middleware list; read top to bottom, it is the whole request pipeline. */
-import { Hono } from "hono";
+import { Hono, type ErrorHandler } from "hono";
 import { requestId } from "hono/request-id";
 import type { Authenticator } from "../auth/authenticate.ts";
 import { actorOf } from "../auth/principal.ts";
@@ -68,20 +68,26 @@ export function createApp({ runtime, log, readiness, authenticator, limits, stat
   app.all("/mcp", mcpRoute({ runtime, catalogue, log, meter: limits.meter }));
 
   app.notFound((c) => c.json({ error: "not found", hint: "the MCP endpoint is POST /mcp" }, 404));
-  app.onError((error, c) => {
+  app.onError(onAppError(log));
+  return app;
+}
+
+/**
+ * The one place an error thrown by a middleware or route meets HTTP: an AppError keeps its status, JSON-RPC
+ * code and Retry-After (unavailable 503, storage_full 507, timeout 504, …); anything else is a logged 500.
+ */
+export function onAppError(log: Logger): ErrorHandler<AppEnv> {
+  return (error, c) => {
     // A client that went away is not a server error: nobody receives the answer, and nothing needs fixing.
     if (c.req.raw.signal.aborted) {
       c.set("clientAborted", true);
       return new Response(null, { status: clientClosedStatus });
     }
-    // The one place an error thrown by a middleware or route meets HTTP: an AppError keeps its status, JSON-RPC
-    // code and Retry-After (unavailable 503, storage_full 507, timeout 504, …); anything else is a logged 500.
     if (error instanceof AppError) {
       if (error.status >= 500) log.warn("request failed", { request_id: c.get("requestId"), code: error.code, error: error.message });
     } else log.error("unhandled error", { request_id: c.get("requestId"), error: error instanceof Error ? error.message : String(error) });
     return errorResponse(error, rpcIdOf(c), c.get("requestId"));
-  });
-  return app;
+  };
 }
 
 /** The request's JSON-RPC id once its body was read, else null. */

@@ -2,10 +2,10 @@
  * The MCP server factory. The catalogue (tool schemas, instructions, validator) is built once at start-up;
  * a cheap McpServer is put together per request around the caller's tenant context, as the SDK intends.
  */
-import { McpServer, ProtocolError, ProtocolErrorCode, ResourceNotFoundError, ResourceTemplate, type CallToolResult } from "@modelcontextprotocol/server";
+import { McpServer, ProtocolError, ResourceNotFoundError, ResourceTemplate, type CallToolResult } from "@modelcontextprotocol/server";
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/server/validators/ajv";
 import type { Config } from "../config/schema.ts";
-import { AppError, publicMessage } from "../errors.ts";
+import { AppError, publicMessage, wireError } from "../errors.ts";
 import { events } from "../metering/usage-meter.ts";
 import type { Scope } from "../auth/scopes.ts";
 import type { TenantContext } from "../tenancy/context.ts";
@@ -99,7 +99,7 @@ function registerDocumentResources(server: McpServer, catalogue: Catalogue, cont
     async (uri, { id }, extra) => {
       const ctx = context(extra as HandlerExtra);
       if (!ctx.principal.scopes.includes("documents:read")) throw new ResourceNotFoundError(uri.href);
-      const doc = typeof id === "string" ? await ctx.store.get(decodeURIComponent(id)) : null;
+      const doc = typeof id === "string" ? await ctx.store.get(decodeURIComponent(id)).catch(rethrowAsProtocolError) : null;
       if (!doc) throw new ResourceNotFoundError(uri.href);
       return { contents: [{ uri: uri.href, mimeType: "text/markdown", text: `# ${doc.title}\n\n${doc.content}` }] };
     },
@@ -109,12 +109,16 @@ function registerDocumentResources(server: McpServer, catalogue: Catalogue, cont
     const ctx = context(extra as HandlerExtra);
     if (!ctx.principal.scopes.includes("documents:read")) return { resources: [] };
     const cursor = request.params?.cursor;
-    const page = await ctx.store.list({ limit: catalogue.pageSize, cursor }).catch((error: unknown) => {
-      throw error instanceof AppError ? new ProtocolError(ProtocolErrorCode.InvalidParams, error.message) : new ProtocolError(ProtocolErrorCode.InternalError, "internal error");
-    });
+    const page = await ctx.store.list({ limit: catalogue.pageSize, cursor }).catch(rethrowAsProtocolError);
     return {
       resources: page.documents.map((d) => ({ uri: `${documentUriPrefix}${d.id}`, name: d.id, title: d.title, mimeType: "text/markdown", size: d.bytes })),
       ...(page.next_cursor ? { nextCursor: page.next_cursor } : {}),
     };
   });
+}
+
+/** A store error as the SDK's JSON-RPC error, with the code of the one table (src/errors.ts): unavailable stays retryable. */
+function rethrowAsProtocolError(error: unknown): never {
+  const wire = wireError(error).error;
+  throw new ProtocolError(wire.code, wire.message, wire.data);
 }

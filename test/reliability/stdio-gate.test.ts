@@ -74,6 +74,10 @@ const rows: Row[] = [
       // Another connection holds the tenant file's write lock: the write waits (busy_timeout 5 s) past the deadline.
       const db = new Database(join(dir, "data", "tenants", `${tenant}.db`));
       db.exec("BEGIN EXCLUSIVE");
+      // The lock is real: a third connection cannot start a write.
+      const probe = new Database(join(dir, "data", "tenants", `${tenant}.db`), { timeout: 0 } as never);
+      expect(() => probe.exec("BEGIN IMMEDIATE")).toThrow();
+      probe.close();
       return () => {
         db.exec("ROLLBACK");
         db.close();

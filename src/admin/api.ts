@@ -17,6 +17,7 @@ import { assertTenantId } from "../tenancy/tenant-id.ts";
 import { localOperator } from "./operator.ts";
 import { oauthServices } from "../oauth/authorization-server.ts";
 import { oauthAdminRoutes } from "../oauth/admin-routes.ts";
+import { admissionRoutes } from "./admission-routes.ts";
 
 export type AdminDeps = {
   runtime: Runtime;
@@ -145,6 +146,9 @@ export function adminApp({ runtime, stats, limits, readiness, onChange, forgetTe
     onChange();
     return c.json(result);
   });
+
+  // Admission for stdio sessions on this data directory: one set of limits per tenant, whatever the transport.
+  admissionRoutes(app, { config: runtime.config, admission: limits.admission, tenants: runtime.tenants, parse: body });
 
   app.notFound((c) => c.json({ error: { code: "not_found", message: `no admin route ${c.req.method} ${c.req.path}` } }, 404));
   app.onError((error, c) => {

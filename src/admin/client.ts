@@ -6,6 +6,8 @@ import { AppError, type ErrorCode } from "../errors.ts";
 import { operatorActor } from "../runtime.ts";
 import { runningServer } from "../tenancy/server-lock.ts";
 import type { Operator } from "./operator.ts";
+import type { AdmissionRemote } from "../limits/gate.ts";
+import type { Denied } from "../limits/denials.ts";
 
 export const adminSocketPath = (dataDir: string) => join(dataDir, "admin.sock");
 
@@ -23,6 +25,10 @@ export class AdminClient {
     this.#socket = socket;
   }
 
+  get socket(): string {
+    return this.#socket;
+  }
+
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     let response: Response;
     try {
@@ -38,6 +44,15 @@ export class AdminClient {
     const json = (await response.json().catch(() => ({}))) as { error?: { code: ErrorCode; message: string } };
     if (!response.ok) throw new AppError(json.error?.code ?? "internal", json.error?.message ?? `admin API answered ${response.status}`);
     return json as T;
+  }
+
+  /** The running server's admission, for stdio sessions (src/admin/admission-routes.ts). */
+  admission(): AdmissionRemote {
+    return {
+      admit: (request) => this.call("POST", "/v1/admission", request),
+      release: async (ticket, endStream) => void (await this.call("POST", "/v1/admission/release", { ticket, end_stream: endStream })),
+      charge: async (tenant, method, tool) => (await this.call<{ denied: Denied | null }>("POST", "/v1/admission/charge", { tenant: { id: tenant.id, plan: tenant.plan, overrides: tenant.overrides }, method, tool })).denied,
+    };
   }
 
   operator(config: Config): Operator {

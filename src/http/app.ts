@@ -1,5 +1,5 @@
 /** The hono app: ONE ordered middleware list; read top to bottom, it is the whole request pipeline. */
-import { Hono } from "hono";
+import { Hono, type ErrorHandler } from "hono";
 import { requestId } from "hono/request-id";
 import type { Authenticator } from "../auth/authenticate.ts";
 import { actorOf } from "../auth/principal.ts";
@@ -10,7 +10,8 @@ import { buildCatalogue } from "../mcp/server.ts";
 import type { Runtime } from "../runtime.ts";
 import type { AppEnv } from "./env.ts";
 import { healthRoutes, type Readiness } from "./health.ts";
-import { rpcErrorResponse } from "./jsonrpc.ts";
+import { errorResponse } from "./jsonrpc.ts";
+import { AppError } from "../errors.ts";
 import { mcpRoute } from "./mcp-route.ts";
 import { metricsRoutes } from "./metrics.ts";
 import { accessLog } from "./middleware/access-log.ts";
@@ -67,14 +68,30 @@ export function createApp({ runtime, log, readiness, authenticator, limits, stat
   app.all("/mcp", mcpRoute({ runtime, catalogue, log, meter: limits.meter }));
 
   app.notFound((c) => c.json({ error: "not found", hint: "the MCP endpoint is POST /mcp" }, 404));
-  app.onError((error, c) => {
+  app.onError(onAppError(log));
+  return app;
+}
+
+/**
+ * The one place an error thrown by a middleware or route meets HTTP: an AppError keeps its status, JSON-RPC
+ * code and Retry-After (unavailable 503, storage_full 507, timeout 504, …); anything else is a logged 500.
+ */
+export function onAppError(log: Logger): ErrorHandler<AppEnv> {
+  return (error, c) => {
     // A client that went away is not a server error: nobody receives the answer, and nothing needs fixing.
     if (c.req.raw.signal.aborted) {
       c.set("clientAborted", true);
       return new Response(null, { status: clientClosedStatus });
     }
-    log.error("unhandled error", { request_id: c.get("requestId"), error: error instanceof Error ? error.message : String(error) });
-    return rpcErrorResponse(500, -32603, `Internal error (request ${c.get("requestId")})`);
-  });
-  return app;
+    if (error instanceof AppError) {
+      if (error.status >= 500) log.warn("request failed", { request_id: c.get("requestId"), code: error.code, error: error.message });
+    } else log.error("unhandled error", { request_id: c.get("requestId"), error: error instanceof Error ? error.message : String(error) });
+    return errorResponse(error, rpcIdOf(c), c.get("requestId"));
+  };
+}
+
+/** The request's JSON-RPC id once its body was read, else null. */
+function rpcIdOf(c: { get(key: "rpc"): unknown }): string | number | null {
+  const rpc = c.get("rpc") as { id?: string | number | null } | undefined;
+  return rpc?.id ?? null;
 }

@@ -42,6 +42,8 @@ export type AdmissionRequest = {
   args?: unknown;
   /** The caller's scopes (a call to a tool outside them never reaches it). Omitted: every scope. */
   scopes?: readonly string[];
+  /** Whether `args` fit the tool's schema, when the caller checked already (admission through the admin API). */
+  argsValid?: boolean;
 };
 
 /** The methods that open a long-lived stream (held against the plan's max_streams until it ends). */
@@ -198,9 +200,10 @@ export class Admission {
   }
 
   /** Whether a tools/call will reach a catalogue tool (billed), or why not. */
-  #reachesTool({ tool, args, scopes }: AdmissionRequest): "billed" | "unknown_tool" | "invalid_arguments" {
+  #reachesTool({ tool, args, scopes, argsValid }: AdmissionRequest): "billed" | "unknown_tool" | "invalid_arguments" {
     const known = tool === null ? undefined : this.#tools.get(tool);
     if (!known || (scopes !== undefined && !scopes.includes(known.scope))) return "unknown_tool";
+    if (argsValid !== undefined) return argsValid ? "billed" : "invalid_arguments";
     // The SDK validates `arguments ?? {}` against the same schema before calling the tool.
     return known.input.safeParse(args ?? {}).success ? "billed" : "invalid_arguments";
   }

@@ -1,57 +1,102 @@
 /**
- * A transport wrapper that runs admission (rate limits, quota, CPU budget, concurrency and stream caps) on
- * every inbound request, so stdio answers over-limit requests with the same JSON-RPC error as HTTP, without
- * reaching a tool.
+ * The stdio transport wrapper that runs every inbound request through the per-request gate (stdio-gate.ts):
+ * re-authenticated, scope-checked, admitted against the tenant's limits, given its own tenant context and
+ * deadline. Refusals and timeouts get the same JSON-RPC errors as HTTP (the one table in src/errors.ts).
  */
 import type { JSONRPCMessage, MessageExtraInfo, Transport, TransportSendOptions } from "@modelcontextprotocol/server";
-import type { Admission } from "../limits/admission.ts";
-import type { TenantRow } from "../store/control/schema.ts";
+import { AppError, wireError } from "../errors.ts";
+import { rpcCodes, timeoutMessage } from "../http/jsonrpc.ts";
+import type { TenantContext } from "../tenancy/context.ts";
+import type { GateRequest, Opened, Refused } from "./stdio-gate.ts";
 
 type RequestLike = { id?: string | number; method?: string; params?: { name?: unknown; arguments?: unknown; requestId?: unknown } };
+type Id = string | number;
+
+/** What an admitted request holds until its response goes out (or its deadline passes, or it is cancelled). */
+type Held = { release(): void; endStream?: () => void; deadline: AbortController; timer?: ReturnType<typeof setTimeout> };
+
+export type Gate = { open(request: GateRequest): Promise<Opened | Refused> };
 
 export class AdmittingTransport implements Transport {
   readonly #inner: Transport;
-  readonly #admission: Admission;
-  readonly #tenant: () => TenantRow;
-  readonly #scopes: readonly string[] | undefined;
-  /** Release functions of admitted requests, by JSON-RPC id, called when their response goes out. */
-  readonly #inFlight = new Map<string | number, () => void>();
-  /** Open subscriptions/listen streams, by JSON-RPC id: ended by their final response or a cancellation. */
-  readonly #streams = new Map<string | number, () => void>();
+  readonly #gate: Gate;
+  readonly #onInternal: (error: unknown) => void;
+  readonly #held = new Map<Id, Held>();
+  /** Requests already answered here (timed out): the SDK's late response to them is dropped. */
+  readonly #answered = new Set<Id>();
+  readonly #contexts = new Map<Id, TenantContext>();
+  /** Requests cancelled before the gate let them through. */
+  readonly #cancelledEarly = new Set<Id>();
+  /** Inbound messages pass the gate one at a time, so they reach the server in the order they came. */
+  #queue: Promise<void> = Promise.resolve();
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: <T extends JSONRPCMessage>(message: T, extra?: MessageExtraInfo) => void;
 
-  /** `scopes`: the caller's, so a call to a tool outside them is not billed. */
-  constructor(inner: Transport, admission: Admission, tenant: () => TenantRow, scopes?: readonly string[]) {
+  /** `onInternal`: an error that was not an AppError (logged; the client gets "Internal error"). */
+  constructor(inner: Transport, gate: Gate, onInternal: (error: unknown) => void = () => undefined) {
     this.#inner = inner;
-    this.#admission = admission;
-    this.#tenant = tenant;
-    this.#scopes = scopes;
+    this.#gate = gate;
+    this.#onInternal = onInternal;
     inner.onclose = () => this.onclose?.();
     inner.onerror = (error) => this.onerror?.(error);
-    inner.onmessage = (message, extra) => void this.#receive(message, extra);
+    inner.onmessage = (message, extra) => {
+      // A cancellation frees the slot at once (a request waiting for that slot must not wait behind it).
+      const cancelled = message as RequestLike;
+      if (cancelled.method === "notifications/cancelled") this.#cancel(cancelled.params?.requestId as Id | undefined);
+      this.#queue = this.#queue.then(() => this.#receive(message, extra)).catch((error) => this.onerror?.(error instanceof Error ? error : new Error(String(error))));
+    };
   }
 
   async #receive(message: JSONRPCMessage, extra?: MessageExtraInfo): Promise<void> {
     const request = message as RequestLike;
     if (request.id === undefined || typeof request.method !== "string") {
-      // A cancelled request gets no response from the SDK: its slot (or its stream) is freed here.
-      if (request.method === "notifications/cancelled") this.#settle(request.params?.requestId as string | number | undefined);
       return this.onmessage?.(message, extra);
     }
+    const id = request.id;
     const tool = request.method === "tools/call" && typeof request.params?.name === "string" ? request.params.name : null;
-    const result = await this.#admission.admit({ tenant: this.#tenant(), method: request.method, tool, args: request.params?.arguments, scopes: this.#scopes });
-    if (!result.ok) {
-      await this.#inner.send({ jsonrpc: "2.0", id: request.id, error: { code: result.code, message: result.message, data: result.data } } as JSONRPCMessage);
+    const opened = await this.#gate.open({ method: request.method, tool, args: request.params?.arguments }).catch((error: unknown): Refused => ({ ok: false, error }));
+    if (!opened.ok) {
+      if (!(opened.error instanceof AppError)) this.#onInternal(opened.error);
+      await this.#inner.send({ jsonrpc: "2.0", id, error: wireError(opened.error, `stdio ${id}`).error } as JSONRPCMessage);
       return;
     }
-    if (result.endStream) {
-      // A stream answers only when it ends: it holds its stream slot, not a concurrency slot.
-      result.release();
-      this.#streams.set(request.id, result.endStream);
-    } else this.#inFlight.set(request.id, result.release);
+    if (this.#cancelledEarly.delete(id)) {
+      // Cancelled while it waited at the gate: it never reaches the server, and the SDK owes it no response.
+      opened.release();
+      opened.endStream?.();
+      return;
+    }
+    const held: Held = { release: opened.release, endStream: opened.endStream, deadline: opened.deadline };
+    if (opened.endStream) {
+      // A stream answers only when it ends: it holds its stream slot, not a concurrency slot, and no deadline.
+      opened.release();
+      held.release = () => undefined;
+    } else {
+      held.timer = setTimeout(() => void this.#timeout(id, opened.timeoutMs), opened.timeoutMs);
+    }
+    this.#held.set(id, held);
+    this.#contexts.set(id, opened.context);
     this.onmessage?.(message, extra);
+  }
+
+  /**
+   * The tenant context of the request `id` while it runs (the server's handlers look theirs up by their
+   * JSON-RPC id: serveStdio does not pass a transport's per-message extra through to them).
+   */
+  contextOf(id: Id | undefined): TenantContext {
+    const ctx = id === undefined ? undefined : this.#contexts.get(id);
+    if (!ctx) throw new AppError("unavailable", "this request is no longer admitted (it timed out or was cancelled)");
+    return ctx;
+  }
+
+  /** The deadline passed: the same JSON-RPC timeout error as HTTP, the store call aborted, the SDK told to drop it. */
+  async #timeout(id: Id, timeoutMs: number): Promise<void> {
+    if (!this.#held.has(id)) return;
+    this.#settle(id, `request timed out after ${timeoutMs} ms`);
+    this.#answered.add(id);
+    this.onmessage?.({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: id, reason: "request timed out" } } as JSONRPCMessage);
+    await this.#inner.send({ jsonrpc: "2.0", id, error: { code: rpcCodes.timeout, message: timeoutMessage(timeoutMs) } } as JSONRPCMessage);
   }
 
   start(): Promise<void> {
@@ -59,28 +104,37 @@ export class AdmittingTransport implements Transport {
   }
 
   async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
-    const response = message as { id?: string | number; result?: unknown; error?: unknown };
+    const response = message as { id?: Id; result?: unknown; error?: unknown };
     if (response.id !== undefined && (response.result !== undefined || response.error !== undefined)) {
+      if (this.#answered.delete(response.id)) return;
       this.#settle(response.id);
     }
     return this.#inner.send(message, options);
   }
 
   close(): Promise<void> {
-    for (const release of this.#inFlight.values()) release();
-    this.#inFlight.clear();
-    for (const end of this.#streams.values()) end();
-    this.#streams.clear();
+    for (const id of [...this.#held.keys()]) this.#settle(id, "the session closed");
     return this.#inner.close();
   }
 
-  /** Frees what the request `id` holds: its concurrency slot, or its stream slot. */
-  #settle(id: string | number | undefined): void {
+  /** A cancelled request gets no response from the SDK: what it holds is freed here, and its store call stopped. */
+  #cancel(id: Id | undefined): void {
     if (id === undefined) return;
-    this.#inFlight.get(id)?.();
-    this.#inFlight.delete(id);
-    this.#streams.get(id)?.();
-    this.#streams.delete(id);
+    if (this.#held.has(id)) this.#settle(id, "the client cancelled the request");
+    else if (this.#cancelledEarly.size < 10_000) this.#cancelledEarly.add(id);
+  }
+
+  /** Frees what the request `id` holds (its concurrency or stream slot, its timer); with a reason, aborts its deadline. */
+  #settle(id: Id | undefined, abortReason?: string): void {
+    if (id === undefined) return;
+    const held = this.#held.get(id);
+    if (!held) return;
+    this.#held.delete(id);
+    this.#contexts.delete(id);
+    clearTimeout(held.timer);
+    held.release();
+    held.endStream?.();
+    if (abortReason !== undefined) held.deadline.abort(new AppError("timeout", abortReason));
   }
 
   get sessionId() {

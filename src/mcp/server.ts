@@ -2,10 +2,10 @@
  * The MCP server factory. The catalogue (tool schemas, instructions, validator) is built once at start-up;
  * a cheap McpServer is put together per request around the caller's tenant context, as the SDK intends.
  */
-import { McpServer, ProtocolError, ProtocolErrorCode, ResourceNotFoundError, ResourceTemplate, type CallToolResult } from "@modelcontextprotocol/server";
+import { McpServer, ProtocolError, ResourceNotFoundError, ResourceTemplate, type CallToolResult } from "@modelcontextprotocol/server";
 import { AjvJsonSchemaValidator } from "@modelcontextprotocol/server/validators/ajv";
 import type { Config } from "../config/schema.ts";
-import { AppError, publicMessage } from "../errors.ts";
+import { AppError, publicMessage, wireError } from "../errors.ts";
 import { events } from "../metering/usage-meter.ts";
 import type { Scope } from "../auth/scopes.ts";
 import type { TenantContext } from "../tenancy/context.ts";
@@ -38,10 +38,13 @@ export function buildCatalogue(config: Config, clock: () => number = Date.now): 
 }
 
 /**
- * A server whose handlers read the tenant context from `context()` when they start: a fixed context for a
- * stdio connection, or the current request's for a pooled HTTP server. `scopes` picks the tools listed.
+ * A server whose handlers read the tenant context from `context(extra)` when they start: the request's own
+ * for stdio (by its JSON-RPC id), or the current request's for a pooled HTTP server. `scopes` picks the tools listed.
  */
-export function buildServer(catalogue: Catalogue, context: () => TenantContext, scopes: readonly Scope[]): McpServer {
+/** What a handler is given by the SDK that locates its request's tenant context (stdio looks it up by request id). */
+export type HandlerExtra = { mcpReq?: { id?: string | number } } | undefined;
+
+export function buildServer(catalogue: Catalogue, context: (extra: HandlerExtra) => TenantContext, scopes: readonly Scope[]): McpServer {
   const server = new McpServer(
     { name: "mcp-mt", title: "mcp-mt document store", version },
     {
@@ -64,7 +67,7 @@ export function buildServer(catalogue: Catalogue, context: () => TenantContext, 
       tool.name,
       // Invalid arguments are answered in people's words ("content is required"), not zod's.
       { title: tool.title, description: tool.description, inputSchema: humanSchema(tool.input) as typeof tool.input, outputSchema: tool.output, annotations: tool.annotations },
-      (args: unknown) => callTool(tool, args, context()),
+      (args: unknown, extra: HandlerExtra) => callTool(tool, args, context(extra)),
     );
   }
   registerDocumentResources(server, catalogue, context);
@@ -88,30 +91,34 @@ async function callTool(tool: ToolDefinition, args: unknown, ctx: TenantContext)
 
 const toolError = (text: string): CallToolResult => ({ content: [{ type: "text", text }], isError: true });
 
-function registerDocumentResources(server: McpServer, catalogue: Catalogue, context: () => TenantContext): void {
+function registerDocumentResources(server: McpServer, catalogue: Catalogue, context: (extra: HandlerExtra) => TenantContext): void {
   server.registerResource(
     "document",
     new ResourceTemplate(`${documentUriPrefix}{id}`, { list: undefined }),
     { title: "Document", description: "One document of this workspace, as markdown.", mimeType: "text/markdown" },
-    async (uri, { id }) => {
-      const ctx = context();
+    async (uri, { id }, extra) => {
+      const ctx = context(extra as HandlerExtra);
       if (!ctx.principal.scopes.includes("documents:read")) throw new ResourceNotFoundError(uri.href);
-      const doc = typeof id === "string" ? await ctx.store.get(decodeURIComponent(id)) : null;
+      const doc = typeof id === "string" ? await ctx.store.get(decodeURIComponent(id)).catch(rethrowAsProtocolError) : null;
       if (!doc) throw new ResourceNotFoundError(uri.href);
       return { contents: [{ uri: uri.href, mimeType: "text/markdown", text: `# ${doc.title}\n\n${doc.content}` }] };
     },
   );
   // The SDK's built-in resources/list neither pages nor passes a cursor to the template: list from the store.
-  server.server.setRequestHandler("resources/list", async (request) => {
-    const ctx = context();
+  server.server.setRequestHandler("resources/list", async (request, extra) => {
+    const ctx = context(extra as HandlerExtra);
     if (!ctx.principal.scopes.includes("documents:read")) return { resources: [] };
     const cursor = request.params?.cursor;
-    const page = await ctx.store.list({ limit: catalogue.pageSize, cursor }).catch((error: unknown) => {
-      throw error instanceof AppError ? new ProtocolError(ProtocolErrorCode.InvalidParams, error.message) : new ProtocolError(ProtocolErrorCode.InternalError, "internal error");
-    });
+    const page = await ctx.store.list({ limit: catalogue.pageSize, cursor }).catch(rethrowAsProtocolError);
     return {
       resources: page.documents.map((d) => ({ uri: `${documentUriPrefix}${d.id}`, name: d.id, title: d.title, mimeType: "text/markdown", size: d.bytes })),
       ...(page.next_cursor ? { nextCursor: page.next_cursor } : {}),
     };
   });
+}
+
+/** A store error as the SDK's JSON-RPC error, with the code of the one table (src/errors.ts): unavailable stays retryable. */
+function rethrowAsProtocolError(error: unknown): never {
+  const wire = wireError(error).error;
+  throw new ProtocolError(wire.code, wire.message, wire.data);
 }

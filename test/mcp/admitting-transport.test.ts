@@ -4,6 +4,9 @@ import { configSchema } from "../../src/config/schema.ts";
 import { Admission, type CatalogueTool } from "../../src/limits/admission.ts";
 import { InProcessRateLimiter } from "../../src/limits/rate-limiter.ts";
 import { AdmittingTransport } from "../../src/mcp/admitting-transport.ts";
+import { StdioGate } from "../../src/mcp/stdio-gate.ts";
+import { allScopes, type Scope } from "../../src/auth/scopes.ts";
+import type { TenantContext } from "../../src/tenancy/context.ts";
 import { buildCatalogue } from "../../src/mcp/server.ts";
 import { UsageMeter } from "../../src/metering/usage-meter.ts";
 import { openControl } from "../../src/store/control/db.ts";
@@ -36,12 +39,20 @@ async function setup(overrides: Record<string, number>, scopes?: string[]) {
   const admission = new Admission({ config, limiter: new InProcessRateLimiter(time.monotonic), meter, clock: time.wall, tools });
   const tenant: TenantRow = { id: "acme", name: "acme", plan: "free", status: "active", overrides, createdAt: 0, updatedAt: 0, wrappedKey: null };
   const inner = new FakeInner();
-  const transport = new AdmittingTransport(inner, admission, () => tenant, scopes);
+  const principal = { tenantId: "acme", subject: "key_1", kind: "api_key" as const, scopes: (scopes ?? [...allScopes]) as Scope[] };
+  const gate = new StdioGate({
+    config,
+    authenticate: async () => ({ tenant, principal }),
+    admitter: () => admission,
+    toolScopes: new Map(buildCatalogue(config).tools.map((t) => [t.name, t.scope as Scope])),
+    contextFor: (_auth, plan, signal) => ({ principal, tenant, plan, signal }) as unknown as TenantContext,
+  });
+  const transport = new AdmittingTransport(inner, gate);
   const delivered: any[] = [];
   transport.onmessage = (message) => delivered.push(message);
   const receive = async (message: Record<string, unknown>) => {
     inner.onmessage!({ jsonrpc: "2.0", ...message } as JSONRPCMessage);
-    await Bun.sleep(0);
+    await Bun.sleep(5);
   };
   return { admission, meter, inner, transport, delivered, receive };
 }
@@ -80,13 +91,15 @@ describe("AdmittingTransport (stdio)", () => {
   });
 
   test("unknown tools, tools outside the caller's scopes and invalid arguments are not billed over stdio either", async () => {
-    const { meter, delivered, receive } = await setup({}, ["documents:read"]);
+    const { meter, inner, delivered, receive } = await setup({}, ["documents:read"]);
     await receive({ id: 1, method: "tools/call", params: { name: "made_up", arguments: {} } });
     await receive({ id: 2, method: "tools/call", params: { name: "create_document", arguments: { title: "t", content: "c" } } });
     await receive({ id: 3, method: "tools/call", params: { name: "get_document", arguments: { id: 7 } } });
     await receive({ id: 4, method: "tools/call", params: { name: "get_document", arguments: { id: "doc_1" } } });
-    // All reach the SDK (which answers the errors); only the valid call is billed.
-    expect(delivered.map((m) => m.id)).toEqual([1, 2, 3, 4]);
+    // A tool outside the scopes is refused by the gate, as on HTTP (403, -32003); the others reach the SDK
+    // (which answers the errors); only the valid call is billed.
+    expect(delivered.map((m) => m.id)).toEqual([1, 3, 4]);
+    expect(inner.sent.find((m) => m.id === 2)).toMatchObject({ error: { code: -32003 } });
     expect(meter.pendingFor("acme", meter.currentMonth())).toEqual({ tool_calls: 1, "tool:get_document": 1 });
   });
 });

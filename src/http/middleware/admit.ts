@@ -1,14 +1,15 @@
 /** Rate limits, quotas, the CPU budget and the concurrency and stream caps on the HTTP path: 429 with Retry-After and RateLimit headers. */
 import type { Context, MiddlewareHandler } from "hono";
 import type { Config } from "../../config/schema.ts";
-import type { Admission } from "../../limits/admission.ts";
+import { deniedError, type Admitter } from "../../limits/gate.ts";
 import type { Denied } from "../../limits/denials.ts";
 import { effectivePlan } from "../../limits/plan.ts";
 import type { TenantRow } from "../../store/control/schema.ts";
 import type { AppEnv } from "../env.ts";
-import { rpcErrorResponse } from "../jsonrpc.ts";
+import { errorResponse } from "../jsonrpc.ts";
 
-export function admit(admission: Admission): MiddlewareHandler<AppEnv> {
+/** `admission`: the same Admitter stdio uses (src/limits/gate.ts); a refusal becomes an AppError mapped by the one table. */
+export function admit(admission: Admitter): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const rpc = c.get("rpc");
     const { tenant, principal } = c.get("auth");
@@ -33,7 +34,7 @@ export function admit(admission: Admission): MiddlewareHandler<AppEnv> {
  * For refusals made before admission (403 insufficient scope, 403 suspended tenant): charges the units the
  * request would have cost, and returns the 429 to send instead once the tenant's window is spent, else null.
  */
-export function chargeRefusal(admission: Admission | null) {
+export function chargeRefusal(admission: Admitter | null) {
   return async (c: Context<AppEnv>, tenant: Pick<TenantRow, "id" | "plan" | "overrides">): Promise<Response | null> => {
     if (!admission) return null;
     // A suspended tenant is refused from the headers, before its body is read: the method is the Mcp-Method
@@ -54,7 +55,7 @@ export function unlimited(config: Config): MiddlewareHandler<AppEnv> {
   };
 }
 
-const deniedResponse = (denied: Denied, id: string | number | null) => rpcErrorResponse(denied.status, denied.code, denied.message, { id, headers: denied.headers, data: denied.data });
+const deniedResponse = (denied: Denied, id: string | number | null) => errorResponse(deniedError(denied), id);
 
 function argumentsOf(body: unknown): unknown {
   const params = (body as { params?: unknown } | null)?.params;

@@ -1,7 +1,7 @@
 /**
  * The attack rows of bench/noisy-neighbour.ts, each run in its OWN process (as a real attacker would be), from
  * 127.0.0.2 so the server's per-address caps do not confuse attacker and victim (the victim comes from 127.0.0.1).
- * Each attack runs until --duration seconds pass and prints one JSON line: what the attacker got back
+ * (ATTACK_FROM chooses the address.) Each attack runs until --duration seconds pass and prints one JSON line: what the attacker got back
  * (statuses and JSON-RPC error codes, counted), plus notes.
  *
  *   bun bench/attacks.ts --row a --url URL --duration S [--key K] [--valid-key K]  (keys also from ATTACK_KEY)
@@ -46,7 +46,10 @@ function mcp(method: string, params: Record<string, unknown>, authKey: string | 
   return { headers, body: JSON.stringify({ jsonrpc: "2.0", id, method, params: { ...params, _meta: envelope } }) };
 }
 const path = url.pathname;
-const conn = () => new RawConnection(url.hostname, Number(url.port));
+// Each row comes from its own loopback address (ATTACK_FROM), so one row's connections, which the server keeps
+// counting for up to idle_timeout + 5 s after they close, never meet the next row's.
+const from = process.env.ATTACK_FROM ?? "127.0.0.2";
+const conn = () => new RawConnection(url.hostname, Number(url.port), from);
 
 /** N connections, each sending make(i, n) in a closed loop until the time is up. */
 async function loop(n: number, make: (worker: number, i: number) => { headers: Record<string, string>; body: string; label?: string }, pauseMs = 0) {

@@ -32,7 +32,14 @@ async function handlerFor(kind: string): Promise<(request: Request) => Response 
 }
 
 async function listen(o: Options): Promise<number> {
-  const fetch = await handlerFor(o.kind);
+  const handle = await handlerFor(o.kind);
+  // x-listener names the thread that answered, so a check can see that the kernel spreads connections.
+  const { threadId } = await import("node:worker_threads");
+  const fetch = async (request: Request) => {
+    const response = await handle(request);
+    response.headers.set("x-listener", String(threadId));
+    return response;
+  };
   const server = Bun.serve({ hostname: "127.0.0.1", port: o.port, reusePort: o.reusePort, fetch });
   return server.port ?? o.port;
 }

@@ -230,7 +230,14 @@ const f = (v: number, d = 1) => (Number.isFinite(v) ? (v >= 100 ? v.toFixed(0) :
 const countsText = (a?: RowResult["attacker"]) => {
   if (!a) return "—";
   const parts = Object.entries(a.counts).sort((x, y) => y[1] - x[1]).map(([k, v]) => `${k.trim()} ×${v}`);
-  const notes = Object.entries(a.notes).map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v).replace(/\|/g, "\\|").slice(0, 260) : v}`);
+  const notes = Object.entries(a.notes).map(([k, v]) => {
+    if (k === "single_letter_query") {
+      const q = v as { status: number; body: string };
+      const text = /"text":"((?:[^"\\]|\\.)*)"/.exec(q.body)?.[1]?.replace(/\\"/g, "`") ?? q.body.slice(0, 120);
+      return `26 single-letter prefixes: HTTP ${q.status}${q.body.includes('"isError":true') ? " isError" : ""} "${text}"`;
+    }
+    return `${k}: ${typeof v === "object" ? JSON.stringify(v).slice(0, 200) : v}`;
+  });
   return [...parts, ...notes].join("; ").replace(/\n/g, " ");
 };
 const tables: string[] = [];

@@ -32,12 +32,13 @@ export function authenticate({ authenticator, failures, challenges, audit, charg
     const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
     const credential = match?.[1] ?? null;
     const keyId = claimedKeyId(credential);
-    // Only the key id this address already failed with too often is refused unseen; any other key is checked.
+    // A key id this address already failed with too often is still checked (a valid credential is never
+    // refused: checking a key costs one HMAC), but a failure then gets 429 and is not counted again.
     const wait = failures.refusal(address, keyId);
-    if (wait !== null) {
-      return rpcErrorResponse(429, rpcCodes.unauthorized, `Too many failed authentication attempts with this credential from this address; retry after ${wait} s`, { headers: { "retry-after": String(wait), ...close } });
-    }
     const refuse = (message: string, credentialSent: boolean) => {
+      if (wait !== null) {
+        return rpcErrorResponse(429, rpcCodes.unauthorized, `Too many failed authentication attempts with this credential from this address; retry after ${wait} s`, { headers: { "retry-after": String(wait), ...close } });
+      }
       failures.fail(address, keyId);
       // At most one entry per address a minute (none once the global budget is spent); the rest are counted into the next one.
       // Never silent: a failed write is logged at error level and counted (audit.failures).

@@ -43,6 +43,8 @@ const modes: Mode[] = [
 ];
 const label = (m: Mode) => `${m.synchronous}, group commit ${m.groupCommit ? "on" : "off"}`;
 type Syncs = { tenant: number; control: number; other: number };
+/** Names of the files counted as "other" (neither a tenant file nor the control plane). */
+const otherFiles = new Set<string>();
 type ModeResult = { mode: Mode; cells: LoadResult[][]; sequential: Syncs[]; concurrent: Syncs[] };
 
 /** Disk syncs the server makes while `work` runs, by file: strace attached to every thread of the process. */
@@ -68,7 +70,10 @@ async function countSyncs(server: Server, work: () => Promise<void>, out: string
     if (!call) continue;
     if (call[2]!.includes("/tenants/")) counts.tenant++;
     else if (call[2]!.includes("control.db")) counts.control++;
-    else counts.other++;
+    else {
+      counts.other++;
+      otherFiles.add(call[2]!.replace(/^.*\//, ""));
+    }
   }
   rmSync(out, { force: true });
   return counts;
@@ -134,7 +139,11 @@ const at = (r: ModeResult, c: number) => {
   return { rps: median(cells.map((x) => x.rps)), p50: median(cells.map((x) => x.p50)), p99: median(cells.map((x) => x.p99)), errors: cells.reduce((n, x) => n + x.errors, 0), runs: cells.map((x) => x.rps) };
 };
 const find = (synchronous: Mode["synchronous"], groupCommit: boolean) => results.find((r) => r.mode.synchronous === synchronous && r.mode.groupCommit === groupCommit)!;
-const syncText = (list: Syncs[]) => (list.length ? `${median(list.map((s) => s.tenant + s.control + s.other))} (tenant file ${median(list.map((s) => s.tenant))}, control plane ${median(list.map((s) => s.control))})` : "—");
+const syncText = (list: Syncs[]) => {
+  if (!list.length) return "—";
+  const other = median(list.map((s) => s.other));
+  return `${median(list.map((s) => s.tenant + s.control + s.other))} (tenant file ${median(list.map((s) => s.tenant))}, control plane ${median(list.map((s) => s.control))}${other ? `, other ${other}` : ""})`;
+};
 const rows = results.flatMap((r) => levels.map((c) => {
   const x = at(r, c);
   return `| ${r.mode.synchronous} | ${r.mode.groupCommit ? "on" : "off"} | ${c} | ${int(x.rps)} | ${ms(x.p50)} | ${ms(x.p99)} | ${x.errors} | ${x.runs.map(int).join(" / ")} |`;
@@ -171,6 +180,7 @@ const section = [
   `| synchronous | group commit | ${commits} commits one at a time (c=1) | ${commits} commits from 16 concurrent clients |`,
   "|---|---|--:|--:|",
   ...syncRows,
+  ...(otherFiles.size ? ["", `Other files synced: ${[...otherFiles].map((f) => `\`${f}\``).join(", ")}.`] : []),
   "<!-- durability-bench:end -->",
 ].join("\n");
 console.log(section);

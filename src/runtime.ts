@@ -46,6 +46,7 @@ export type Runtime = {
 export const sqliteOptions = (config: Config): SqliteOptions => ({
   synchronous: config.tenancy.synchronous,
   busyTimeoutMs: config.tenancy.busy_timeout_ms,
+  groupCommit: config.tenancy.group_commit,
 });
 
 /** Store workers for a config: 0 in the config means one per CPU. */

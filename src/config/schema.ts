@@ -132,8 +132,9 @@ const dataSchema = z
 const tenancySchema = z
   .strictObject({
     max_open_tenants: positiveInt.default(256).describe("Most tenant databases kept open at once; the least recently used is closed beyond it."),
-    synchronous: z.enum(["OFF", "NORMAL", "FULL", "EXTRA"]).default("NORMAL").describe("SQLite synchronous pragma for every database (NORMAL is safe with WAL)."),
+    synchronous: z.enum(["OFF", "NORMAL", "FULL", "EXTRA"]).default("NORMAL").describe("SQLite synchronous setting of every database. NORMAL: an acknowledged write survives a process crash, but a power loss may lose the latest ones; FULL: each commit is synced to disk before the answer, so it survives a power loss too (group_commit keeps the cost down); OFF: a power loss may damage files."),
     busy_timeout_ms: z.number().int().min(0).default(5_000).describe("How long a write waits for a lock before failing."),
+    group_commit: z.boolean().default(true).describe("Writes of one tenant that arrive together share one transaction and one disk sync, each keeping its own outcome (what makes synchronous = FULL affordable). false: every write commits alone."),
     workers: z.number().int().min(0).max(256).default(0).describe("Store worker threads that own the tenant databases (every query runs on one, never on the thread serving HTTP). 0: one per CPU."),
     stall_ms: positiveInt.default(50).describe("A store worker busy this long with one tenant's statement hands its other tenants to a fresh worker, so they never wait on it."),
   })

@@ -4,7 +4,12 @@ import Database from "libsql";
 import { closeSync, openSync, readSync } from "node:fs";
 import { pathToFileURL } from "node:url";
 
-export type SqliteOptions = { synchronous: "OFF" | "NORMAL" | "FULL" | "EXTRA"; busyTimeoutMs: number };
+export type SqliteOptions = {
+  synchronous: "OFF" | "NORMAL" | "FULL" | "EXTRA";
+  busyTimeoutMs: number;
+  /** Store workers: writes of one tenant that arrive together share one transaction (default true). */
+  groupCommit?: boolean;
+};
 
 /** The control plane: a libSQL client with one connection (the pool would otherwise open up to 20). */
 export async function openSqlite(path: string, options: SqliteOptions): Promise<Client> {

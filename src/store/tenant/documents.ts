@@ -330,8 +330,11 @@ const unique = (tags: string[]) => [...new Set(tags)];
 /**
  * Runs `fn` in one write transaction. Unlike the driver's helper, a failure that already ended the
  * transaction (SQLite rolls back by itself on a full disk) keeps its own error instead of "cannot rollback".
+ * Inside a transaction already open (group commit: the store executor runs several calls of one tenant in one
+ * transaction), `fn` runs under a savepoint instead, so its failure undoes its own changes only.
  */
 function transaction<T>(db: Database.Database, fn: () => T): T {
+  if (db.inTransaction) return savepoint(db, fn);
   db.exec("BEGIN IMMEDIATE");
   try {
     const result = fn();
@@ -339,6 +342,19 @@ function transaction<T>(db: Database.Database, fn: () => T): T {
     return result;
   } catch (error) {
     if (db.inTransaction) db.exec("ROLLBACK");
+    throw error;
+  }
+}
+
+function savepoint<T>(db: Database.Database, fn: () => T): T {
+  db.exec("SAVEPOINT call");
+  try {
+    const result = fn();
+    db.exec("RELEASE call");
+    return result;
+  } catch (error) {
+    // Not in a transaction any more: SQLite rolled the whole transaction back; the caller sees that.
+    if (db.inTransaction) db.exec("ROLLBACK TO call; RELEASE call");
     throw error;
   }
 }

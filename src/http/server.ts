@@ -164,13 +164,16 @@ export async function startServer(loaded: LoadedConfig): Promise<RunningServer> 
 }
 
 /**
- * How many tenant files may be open at once: the configured cap, lowered to what the descriptor limit allows
- * (3 per WAL database: the file, its -wal and -shm), keeping a quarter (at least 64) for sockets and the rest.
+ * How many tenant files may be open at once: the configured cap, lowered to what the descriptor limit allows,
+ * keeping a quarter (at least 128) for sockets, worker threads and the control plane. Each WAL database holds
+ * 3 descriptors, and a closed one keeps them until its worker next collects garbage: measured at `ulimit -n
+ * 256` with 2,000 calls over 1,000 tenants, files awaiting collection about matched the open ones, so each
+ * open file is budgeted 6.
  */
 export function openFileCap(configured: number, fdLimit: number | null): { cap: number } {
   if (fdLimit === null) return { cap: configured };
-  const headroom = Math.max(64, Math.floor(fdLimit / 4));
-  return { cap: Math.max(1, Math.min(configured, Math.floor((fdLimit - headroom) / 3))) };
+  const headroom = Math.max(128, Math.floor(fdLimit / 4));
+  return { cap: Math.max(1, Math.min(configured, Math.floor((fdLimit - headroom) / 6))) };
 }
 
 type Outcome = "done" | "timeout" | { error: unknown };

@@ -32,7 +32,7 @@ beforeAll(async () => {
   chmodSync(limited, 0o755);
   writeFileSync(join(dir, "mcp-mt.toml"), `[log]\nformat = "json"\n`);
   server = await startServe(limited, dir);
-});
+}, 120_000);
 
 afterAll(async () => {
   await server?.stop();
@@ -74,5 +74,6 @@ describe("descriptor limit 256 with 1,000 tenants", () => {
     // A tool error here could only be a failed open, and that must read as "retry", never "internal error".
     for (const o of outcomes.filter((o) => o.toolError)) expect(o.toolError).toMatch(/retry/i);
     expect((await fetch(`${server.origin}/healthz`)).status).toBe(200);
-  });
+    // Nearly every call opens a file and closes another: slow on a loaded machine, so a generous limit.
+  }, 300_000);
 });

@@ -198,10 +198,15 @@ const errorText = (error: unknown) => (error instanceof Error ? error.message : 
 function startShutdownWatchdog(ms: number): { cancel(): void } {
   const source = `const [pid, ms] = ${JSON.stringify([process.pid, ms])};
 setTimeout(() => { process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level: "error", msg: "shutdown overran server.shutdown_timeout_ms; exiting now", pid }) + "\\n"); process.kill(pid, "SIGKILL"); }, ms);`;
-  const url = URL.createObjectURL(new Blob([source], { type: "application/javascript" }));
-  const worker = new Worker(url);
-  worker.unref();
-  return { cancel: () => void worker.terminate() };
+  try {
+    const url = URL.createObjectURL(new Blob([source], { type: "application/javascript" }));
+    const worker = new Worker(url);
+    worker.unref();
+    return { cancel: () => void worker.terminate() };
+  } catch {
+    // No thread to spare (e.g. out of descriptors): the stop still runs, under its deadlines.
+    return { cancel: () => undefined };
+  }
 }
 
 /** Reads the PEM files, failing with a message that names them (never their content). */

@@ -64,6 +64,7 @@ export function adminApp({ runtime, stats, limits, readiness, onChange, forgetTe
       draining: readiness.draining,
       tenants: tenants.length,
       open_databases: runtime.registry.openCount,
+      damaged_tenants: runtime.registry.damaged.ids(),
       audit_write_failures: runtime.audit.failures,
       requests_per_second: stats.requestsPerSecond(),
       // What this server really serves (after --host/--port overrides and a port chosen at listen time).
@@ -84,7 +85,7 @@ export function adminApp({ runtime, stats, limits, readiness, onChange, forgetTe
         const plan = effectivePlan(runtime.config, t);
         return {
           ...t,
-          live: { ...stats.figures(t.id), in_flight: limits.admission.inFlight(t.id), database_open: runtime.registry.isOpen(t.id) },
+          live: { ...stats.figures(t.id), in_flight: limits.admission.inFlight(t.id), database_open: runtime.registry.isOpen(t.id), database_damaged: runtime.registry.damaged.get(t.id)?.cause ?? null },
           usage: { month, tool_calls: toolCalls, estimated_cost: used?.estimated_cost ?? 0, quota_used_pct: Math.round((toolCalls / plan.monthly_tool_calls) * 1000) / 10 },
         };
       }),
@@ -102,12 +103,15 @@ export function adminApp({ runtime, stats, limits, readiness, onChange, forgetTe
       oauthServices(runtime).grants.list(id),
     ]);
     const oauth_grants = grants.filter((g) => g.state === "active");
-    return c.json({ ...detail, live: { ...stats.figures(id), in_flight: limits.admission.inFlight(id), database_open: runtime.registry.isOpen(id) }, usage: usage[0], audit, oauth_grants });
+    return c.json({ ...detail, live: { ...stats.figures(id), in_flight: limits.admission.inFlight(id), database_open: runtime.registry.isOpen(id), database_damaged: runtime.registry.damaged.get(id)?.cause ?? null }, usage: usage[0], audit, oauth_grants });
   });
 
   app.post("/v1/tenants", async (c) => c.json(await operator(c).tenants.add(await body(c, addBody)), 201));
   // Bulk provisioning: many tenants in one call, each with a first key (returned once), all or nothing.
   app.post("/v1/tenants/bulk", async (c) => c.json(await operator(c).tenants.addMany((await body(c, bulkBody)).tenants), 201));
+  // Integrity checks run on the store workers that own the files (the server never opens them twice).
+  app.post("/v1/tenants/check", async (c) => c.json(await operator(c).tenants.check()));
+  app.post("/v1/tenants/:id/check", async (c) => c.json(await operator(c).tenants.check(assertTenantId(c.req.param("id")))));
   app.post("/v1/tenants/:id/suspend", async (c) => c.json(await operator(c).tenants.suspend(c.req.param("id"))));
   app.post("/v1/tenants/:id/resume", async (c) => c.json(await operator(c).tenants.resume(c.req.param("id"))));
   app.post("/v1/tenants/:id/plan", async (c) => c.json(await operator(c).tenants.setPlan(c.req.param("id"), (await body(c, z.object({ plan: z.string() }))).plan)));

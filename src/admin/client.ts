@@ -69,6 +69,7 @@ export class AdminClient {
         setPlan: (id, plan) => this.call("POST", `/v1/tenants/${enc(id)}/plan`, { plan }),
         setOverrides: (id, overrides, clear) => this.call("POST", `/v1/tenants/${enc(id)}/limits`, { overrides, clear }),
         remove: (id) => this.call("DELETE", `/v1/tenants/${enc(id)}`),
+        check: (id) => this.call("POST", id === undefined ? "/v1/tenants/check" : `/v1/tenants/${enc(id)}/check`),
       },
       keys: {
         create: (tenantId, options = {}) => this.call("POST", `/v1/tenants/${enc(tenantId)}/keys`, { label: options.label, scopes: options.scopes, expires_at: options.expiresAt ?? null }),

@@ -6,7 +6,7 @@ import type { CreatedKey, KeyInfo } from "../auth/keys.ts";
 import type { Scope } from "../auth/scopes.ts";
 import type { Config } from "../config/schema.ts";
 import type { Runtime } from "../runtime.ts";
-import type { NewTenant, TenantInfo } from "../tenancy/tenants.ts";
+import type { NewTenant, TenantCheck, TenantInfo } from "../tenancy/tenants.ts";
 
 export type Operator = {
   /** Where the actions go: straight to the files, or through the running server's admin API. */
@@ -22,6 +22,8 @@ export type Operator = {
     setPlan(id: string, plan: string): Promise<TenantInfo>;
     setOverrides(id: string, overrides: Record<string, number>, clear?: boolean): Promise<TenantInfo>;
     remove(id: string): Promise<{ id: string; removed: true }>;
+    /** Integrity checks of one tenant's database, or of every tenant's (read-only, but the server runs them itself). */
+    check(id?: string): Promise<{ results: TenantCheck[] }>;
   };
   keys: {
     create(tenantId: string, options?: { label?: string; scopes?: Scope[]; expiresAt?: number | null }): Promise<CreatedKey>;
@@ -46,6 +48,7 @@ export function localOperator(runtime: Runtime, actor = runtime.actor, afterChan
       setPlan: (id, plan) => changed(services.tenants.setPlan(id, plan)),
       setOverrides: (id, overrides, clear) => changed(services.tenants.setOverrides(id, overrides, clear)),
       remove: (id) => changed(services.tenants.remove(id)),
+      check: async (id) => ({ results: await services.tenants.check(id) }),
     },
     keys: {
       create: (tenantId, options) => changed(services.keys.create(tenantId, options)),

@@ -27,8 +27,18 @@ export const backup: Handler = async (ctx) => {
       includeSecrets
         ? `This backup CONTAINS THE API-KEY PEPPER (${manifest.secrets!.pepper}): whoever holds it can check guessed keys offline. Store it as you store the pepper itself. (The master key is never included.)`
         : "The API-key pepper is not in this backup: keep it separately (or use --include-secrets), or no restored key verifies on another machine.",
+      ...(manifest.damaged?.length
+        ? [
+            "",
+            `NOT BACKED UP (database damaged): ${manifest.damaged.map((d) => d.tenant).join(", ")}`,
+            ...manifest.damaged.map((d) => `  ${d.tenant}: ${d.problem}`),
+            "Every other tenant is in this backup. Repair: mcp-mt restore <last good backup> --tenant <id> (see mcp-mt tenant check).",
+          ]
+        : []),
     ].join("\n");
-    ctx.out.result(human, { dir, manifest, includes_secrets: includeSecrets });
+    ctx.out.result(human, { dir, manifest, includes_secrets: includeSecrets, damaged: manifest.damaged ?? [] });
+    // Something was left out: a script or a cron job must notice.
+    return manifest.damaged?.length ? 1 : 0;
   });
 };
 

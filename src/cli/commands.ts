@@ -55,6 +55,13 @@ export const commands: CommandSpec[] = [
     handler: async () => (await tenant()).tenantShow,
   },
   {
+    path: ["tenant", "check"],
+    summary: "Check tenant databases (integrity and full-text index); exit 1 if any is damaged",
+    args: [{ name: "id", required: false }],
+    examples: ["mcp-mt tenant check", "mcp-mt tenant check acme --json"],
+    handler: async () => (await tenant()).tenantCheck,
+  },
+  {
     path: ["tenant", "suspend"],
     summary: "Suspend a tenant: its requests get 403 until resumed",
     args: [{ name: "id", required: true }],

@@ -113,7 +113,9 @@ export const tenantShow: Handler = (ctx) =>
       `Encrypted: ${t.encrypted ? "yes (own data key, wrapped by the master key)" : "no"}`,
       `Limits:    ${t.limits.rate_limit_per_minute} calls/min, ${t.limits.monthly_tool_calls} calls/month, ${t.limits.max_documents} documents, ${t.limits.max_storage_bytes} bytes, ${t.limits.max_concurrency} in flight`,
       `Created:   ${t.created_at}`,
-      `Database:  ${t.database.path} (${t.database.bytes} bytes, ${t.database.documents} documents)`,
+      t.database.health.state === "damaged"
+        ? `Database:  ${t.database.path} (${t.database.bytes} bytes) DAMAGED: ${t.database.health.problem}\n           Repair: mcp-mt restore <last good backup> --tenant ${t.id}; then mcp-mt tenant check ${t.id}`
+        : `Database:  ${t.database.path} (${t.database.bytes} bytes, ${t.database.documents} documents, ok)`,
       "",
       t.api_keys.length
         ? table(["KEY ID", "LABEL", "STATE", "SCOPES", "EXPIRES", "LAST USED"], t.api_keys.map((k) => [k.id, k.label, k.state, k.scopes.join(","), k.expires_at, k.last_used_at]))
@@ -121,6 +123,25 @@ export const tenantShow: Handler = (ctx) =>
     ].join("\n");
     ctx.out.result(human, t);
   });
+
+/** `tenant check [<id>]`: integrity checks through the running server, or on the files; exit 1 if any is damaged. */
+export const tenantCheck: Handler = (ctx) => {
+  const id = ctx.positionals[0];
+  if (id !== undefined) assertTenantId(id);
+  return withOperator(ctx, async (op) => {
+    const { results } = await op.tenants.check(id);
+    const damaged = results.filter((r) => !r.ok);
+    const human = [
+      table(["TENANT", "STATE", "PROBLEM"], results.map((r) => [r.id, r.ok ? "ok" : "DAMAGED", r.problems.slice(0, 3).join("; ") || null])),
+      "",
+      damaged.length
+        ? `${damaged.length} of ${results.length} tenant databases are damaged: ${damaged.map((r) => r.id).join(", ")}. Repair each: mcp-mt restore <last good backup> --tenant <id>`
+        : `All ${results.length} tenant databases pass the integrity checks.`,
+    ].join("\n");
+    ctx.out.result(human, { ok: damaged.length === 0, results });
+    return damaged.length ? 1 : 0;
+  });
+};
 
 const summary = (verb: string) => (t: TenantInfo) => `Tenant ${t.id} ${verb} (status ${t.status}, plan ${t.plan}).`;
 

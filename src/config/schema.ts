@@ -112,7 +112,7 @@ const serverSchema = z
       .default(256)
       .describe("Open connections per client (socket) address; a request on one more gets 429 and its connection is closed. Off with trust_proxy (every connection comes from the proxy): limit clients in the proxy."),
     request_timeout_ms: positiveInt.default(30_000).describe("A request still running after this long is aborted with a clear error."),
-    shutdown_timeout_ms: positiveInt.default(10_000).describe("On SIGTERM/SIGINT, how long in-flight requests may take to finish."),
+    shutdown_timeout_ms: positiveInt.default(10_000).describe("On SIGTERM/SIGINT, the deadline of the whole stop: in-flight requests finish, then usage is flushed and tenant files are checkpointed; anything unfinished is logged and the exit status is 1."),
     tls: z
       .strictObject({
         cert: z.string().default("").describe("PEM certificate (chain) file: serve HTTPS directly. Reloaded on SIGHUP."),

@@ -48,6 +48,9 @@ export function renderMetrics({ stats, registry, meter, audit }: Omit<MetricsDep
 
   family("mcp_mt_open_tenant_databases", "gauge", "Tenant database files open now.");
   out.push(`mcp_mt_open_tenant_databases ${registry.openCount}`);
+  // A count, not a label per tenant: bounded whatever the number of tenants; `mcp-mt tenant check` names them.
+  family("mcp_mt_damaged_tenant_databases", "gauge", "Tenant databases found damaged (calls get 503 until restored; see mcp-mt tenant check).");
+  out.push(`mcp_mt_damaged_tenant_databases ${registry.damaged.size}`);
   const workers = registry.figures();
   family("mcp_mt_store_workers", "gauge", "Store worker threads: serving, and detached (stalled by one tenant, retired once idle).");
   out.push(`mcp_mt_store_workers{state="serving"} ${workers.workers}`, `mcp_mt_store_workers{state="detached"} ${workers.detached}`);

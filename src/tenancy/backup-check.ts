@@ -21,6 +21,8 @@ export type BackupManifest = {
   /** Present only for `backup --include-secrets`: where the pepper is in this backup. */
   secrets?: { pepper: string };
   files: BackupFile[];
+  /** Tenants left out because their database is damaged (their control-plane rows are still in). */
+  damaged?: { tenant: string; problem: string }[];
 };
 
 /** Where `backup --include-secrets` puts the pepper inside a backup. */

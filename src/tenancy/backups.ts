@@ -80,13 +80,22 @@ export class BackupService {
       if (only !== null) keepOnlyTenant(`${controlCopy}.tmp`, only);
       files.push(this.#seal(controlCopy, null, null, false));
       const ids = only !== null ? [only] : (await this.#d.control.db.select({ id: tenants.id }).from(tenants).orderBy(tenants.id)).map((r) => r.id);
+      const damaged: { tenant: string; problem: string }[] = [];
       for (const id of ids) {
         if (!this.#d.registry.exists(id)) throw new AppError("not_found", `tenant ${id} has no database to back up`);
         const copy = join(work, "tenants", `${id}.db`);
-        // VACUUM INTO on the tenant's own (possibly encrypted) connection: a consistent snapshot, same key.
-        await this.#d.registry.backupTo(id, `${copy}.tmp`);
-        const key = await this.#d.keyFor(id);
-        files.push(this.#seal(copy, id, key && !isPlaintextDatabase(`${copy}.tmp`) ? key : null, Boolean(key)));
+        try {
+          // VACUUM INTO on the tenant's own (possibly encrypted) connection: a consistent snapshot, same key.
+          await this.#d.registry.backupTo(id, `${copy}.tmp`);
+          const key = await this.#d.keyFor(id);
+          files.push(this.#seal(copy, id, key && !isPlaintextDatabase(`${copy}.tmp`) ? key : null, Boolean(key)));
+        } catch (error) {
+          // One damaged tenant must not cost every other tenant its backup: it is named and left out.
+          const problem = damageOf(error);
+          if (only !== null || problem === null) throw error;
+          rmSync(`${copy}.tmp`, { force: true });
+          damaged.push({ tenant: id, problem });
+        }
       }
       if (options.includeSecrets) {
         // Disaster recovery: without its pepper, no API key in this backup verifies on a new machine.
@@ -103,11 +112,12 @@ export class BackupService {
         pepper_fingerprint: pepperFingerprint(this.#d.pepper.value),
         ...(options.includeSecrets ? { secrets: { pepper: pepperInBackup } } : {}),
         files,
+        ...(damaged.length ? { damaged } : {}),
       };
       writeFileSync(join(work, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
       fsyncPath(join(work, "manifest.json"));
       renameSync(work, dir);
-      await this.#d.audit.append({ actor: this.#d.actor, tenantId: only, action: "backup.created", target: dir, details: { files: files.length, includes_secrets: Boolean(options.includeSecrets) } });
+      await this.#d.audit.append({ actor: this.#d.actor, tenantId: only, action: "backup.created", target: dir, details: { files: files.length, includes_secrets: Boolean(options.includeSecrets), ...(damaged.length ? { damaged: damaged.map((d) => d.tenant) } : {}) } });
       return { dir, manifest };
     } catch (error) {
       rmSync(work, { recursive: true, force: true });
@@ -219,6 +229,8 @@ export class BackupService {
     fsyncPath(temp);
     for (const suffix of ["-wal", "-shm"]) rmSync(target + suffix, { force: true });
     renameSync(temp, target);
+    // A restored file is a new file: a tenant marked damaged is served again.
+    this.#d.registry.damaged.clear(tenant);
   }
 
   /** Keeps the newest `keep` backup directories under `out` (scheduled backups). */
@@ -231,6 +243,13 @@ export class BackupService {
     for (const name of removed) rmSync(join(out, name), { recursive: true, force: true });
     return removed;
   }
+}
+
+/** The problem when `error` says a tenant's database is damaged (it cannot be read, or its copy fails the check); else null. */
+function damageOf(error: unknown): string | null {
+  if (error instanceof AppError && error.code === "storage_damaged") return String(error.cause ?? error.message);
+  const message = error instanceof Error ? error.message : String(error);
+  return /integrity|malformed|not a database|corrupt/i.test(message) ? message : null;
 }
 
 /** Deletes every other tenant's rows from a control-plane copy, then rebuilds it so no freed page keeps them. */

@@ -19,6 +19,7 @@ import { deserializeError, StoreExecutor } from "../store/libsql/executor.ts";
 import { slotState, type AdminCalls, type ExecutorInit, type ExecutorReply, type ExecutorRequest } from "../store/libsql/protocol.ts";
 import type { SqliteOptions } from "../store/open.ts";
 import type { StoreBinding, StoreCalls, TenantStorage, TenantStore } from "../store/tenant-store.ts";
+import { DamagedTenants } from "./damaged-tenants.ts";
 import { tenantDbPath } from "./tenant-id.ts";
 
 export type RegistryOptions = {
@@ -110,6 +111,8 @@ export class TenantRegistry implements TenantStorage {
   readonly #homes = new Map<string, Home>();
   /** Keys already fetched, so a tenant can move to another worker without awaiting the control plane. */
   readonly #keys = new Map<string, string | null>();
+  /** Tenants whose file was found damaged (logged once each; cleared by a good call or a restore). */
+  readonly damaged = new DamagedTenants();
   #nextId = 1;
   #monitor: ReturnType<typeof setInterval> | undefined;
   #closed = false;
@@ -174,6 +177,7 @@ export class TenantRegistry implements TenantStorage {
 
   async remove(id: string): Promise<void> {
     await this.close(id);
+    this.damaged.clear(id);
     this.#keys.delete(id);
     for (const suffix of ["", "-wal", "-shm"]) rmSync(this.pathOf(id) + suffix, { force: true });
   }
@@ -186,6 +190,11 @@ export class TenantRegistry implements TenantStorage {
     // An open file was migrated when it was opened.
     if (this.#homes.has(id)) return [];
     return (await this.#admin(id, { op: "pending", args: [] }, false)) as string[];
+  }
+
+  /** Integrity problems of the tenant's file ([]: none); a file that cannot even be opened throws storage_damaged. */
+  async check(id: string): Promise<string[]> {
+    return (await this.#admin(id, { op: "check", args: [] })) as string[];
   }
 
   async backupTo(id: string, path: string): Promise<void> {
@@ -311,10 +320,17 @@ export class TenantRegistry implements TenantStorage {
     }
     if (reply.ok !== "skipped" && pending.request.kind === "call") this.#o.onBusy?.(pending.tenant, reply.cpuMs);
     if (!pending.settled) {
-      if (reply.ok === true) pending.resolve(reply.value);
-      else if (reply.ok === false) {
+      if (reply.ok === true) {
+        if (pending.request.kind === "call" && this.damaged.get(pending.tenant)) this.damaged.clear(pending.tenant);
+        pending.resolve(reply.value);
+      } else if (reply.ok === false) {
         const error = deserializeError(reply.error);
-        if (error.code === "internal" || error.code === "storage_full" || error.code === "storage_damaged" || error.code === "unavailable") {
+        if (error.code === "storage_damaged") {
+          // Once per tenant, not per request: every call of a damaged tenant fails the same way until it is repaired.
+          if (this.damaged.mark(pending.tenant, reply.error.cause ?? error.message)) {
+            this.#o.log?.error("tenant storage damaged; its calls get 503 until it is restored (mcp-mt tenant check, mcp-mt restore … --tenant)", { tenant: pending.tenant, code: error.code, cause: reply.error.cause });
+          }
+        } else if (error.code === "internal" || error.code === "storage_full" || error.code === "unavailable") {
           this.#o.log?.error(error.code === "internal" ? "tenant store failed" : error.message, { tenant: pending.tenant, code: error.code, cause: reply.error.cause });
         }
         pending.reject(error);

@@ -24,23 +24,36 @@ export class TenantFileTemplate {
     mkdirSync(tenantsDir, { recursive: true, mode: 0o700 });
     const path = join(tenantsDir, `.template-${process.pid}.db`);
     for (const suffix of ["", "-wal", "-shm"]) rmSync(path + suffix, { force: true });
-    const db = openTenantFile(path, { ...sqlite, synchronous: "OFF" });
+    const template = new TenantFileTemplate(path);
     try {
-      await applyMigrations(nativeTarget(db), tenantMigrations);
-      // Everything into the main file: libSQL's close does not checkpoint, and the copies take only that file.
-      db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
-    } finally {
-      db.close();
+      const db = openTenantFile(path, { ...sqlite, synchronous: "OFF" });
+      try {
+        await applyMigrations(nativeTarget(db), tenantMigrations);
+        // Everything into the main file: libSQL's close does not checkpoint, and the copies take only that file.
+        db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+      } finally {
+        db.close();
+      }
+    } catch (error) {
+      // A full disk must leave no half-built template behind.
+      template.dispose();
+      throw error;
     }
-    return new TenantFileTemplate(path);
+    return template;
   }
 
   /** Copies the template to `target` (which must not exist yet) under a temporary name, then renames it. */
   copyTo(target: string): void {
     const temp = `${target}.creating`;
     mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
-    copyFileSync(this.#path, temp);
-    renameSync(temp, target);
+    try {
+      copyFileSync(this.#path, temp);
+      renameSync(temp, target);
+    } catch (error) {
+      // A partial copy (disk full) is never left where a retry would trip over it.
+      rmSync(temp, { force: true });
+      throw error;
+    }
     this.#copies.push(target);
   }
 

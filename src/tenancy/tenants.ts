@@ -34,7 +34,13 @@ export type NewTenant = { id: string; name?: string; plan?: string };
 const bulkBatch = 500;
 const bulkFileConcurrency = 8;
 
-export type TenantDetail = TenantInfo & { limits: Plan; database: { path: string; bytes: number; documents: number }; api_keys: KeyInfo[] };
+/** A tenant database's state: ok, or damaged with what was found (until it is restored from a backup). */
+export type DatabaseHealth = { state: "ok" } | { state: "damaged"; problem: string };
+
+export type TenantDetail = TenantInfo & { limits: Plan; database: { path: string; bytes: number; documents: number | null; health: DatabaseHealth }; api_keys: KeyInfo[] };
+
+/** One tenant's integrity check: problems found ([] when ok). */
+export type TenantCheck = { id: string; ok: boolean; problems: string[] };
 
 export type TenantServiceOptions = {
   config: Config;
@@ -199,9 +205,40 @@ export class TenantService {
     const info = await this.get(id);
     const path = this.#o.registry.pathOf(id);
     const bytes = ["", "-wal"].reduce((sum, suffix) => sum + (existsSync(path + suffix) ? statSync(path + suffix).size : 0), 0);
-    const docs = (await this.#o.registry.store(id, { quota: unlimited }).storage()).documents;
+    let docs: number | null = null;
+    let health: DatabaseHealth = { state: "ok" };
+    try {
+      docs = (await this.#o.registry.store(id, { quota: unlimited }).storage()).documents;
+    } catch (error) {
+      if (!(error instanceof AppError && error.code === "storage_damaged")) throw error;
+      health = { state: "damaged", problem: String(error.cause ?? error.message) };
+    }
+    const known = this.#o.registry.damaged.get(id);
+    if (known && health.state === "ok") health = { state: "damaged", problem: known.cause };
     const limits = effectivePlan(this.#o.config, info);
-    return { ...info, limits, database: { path, bytes, documents: docs }, api_keys: await this.#o.keys.list(id) };
+    return { ...info, limits, database: { path, bytes, documents: docs, health }, api_keys: await this.#o.keys.list(id) };
+  }
+
+  /**
+   * Runs PRAGMA integrity_check and the full-text index check on one tenant's database, or on every tenant's.
+   * A damaged file is remembered (shown by `tenant show`, /metrics, the TUI); a clean one is cleared.
+   */
+  async check(id?: string): Promise<TenantCheck[]> {
+    const ids = id !== undefined ? [(await this.#require(id)).id] : (await this.#o.control.db.select({ id: tenants.id }).from(tenants).orderBy(tenants.id)).map((r) => r.id);
+    const results: TenantCheck[] = [];
+    for (const tenant of ids) {
+      let problems: string[];
+      try {
+        problems = this.#o.registry.exists(tenant) ? await this.#o.registry.check(tenant) : ["the database file is missing"];
+      } catch (error) {
+        if (!(error instanceof AppError && error.code === "storage_damaged")) throw error;
+        problems = [String(error.cause ?? error.message)];
+      }
+      if (problems.length) this.#o.registry.damaged.mark(tenant, problems[0]!);
+      else this.#o.registry.damaged.clear(tenant);
+      results.push({ id: tenant, ok: problems.length === 0, problems });
+    }
+    return results;
   }
 
   suspend = (id: string) => this.#setStatus(id, "suspended");

@@ -15,11 +15,13 @@ export type LiveTenant = {
     latency_ms: { p50: number; p95: number; p99: number } | null;
     in_flight: number;
     database_open: boolean;
+    /** What was found wrong with the tenant's database file, or null when it is not known to be damaged. */
+    database_damaged: string | null;
   };
   usage: { month: string; tool_calls: number; estimated_cost: number; quota_used_pct: number };
 };
 
-export type Status = { version: string; pid: number; uptime_s: number; draining: boolean; tenants: number; open_databases: number; requests_per_second: number };
+export type Status = { version: string; pid: number; uptime_s: number; draining: boolean; tenants: number; open_databases: number; damaged_tenants: string[]; requests_per_second: number };
 
 export type TenantDetail = LiveTenant & {
   limits: Record<string, number>;
@@ -28,7 +30,7 @@ export type TenantDetail = LiveTenant & {
   audit: { time: string; actor: string; action: string; target: string | null; outcome: string }[];
   /** Active OAuth grants (connected apps). */
   oauth_grants: { id: string; client_name: string; subject: string; scopes: string[]; last_used_at: string }[];
-  database: { documents: number; bytes: number };
+  database: { documents: number | null; bytes: number; health: { state: "ok" } | { state: "damaged"; problem: string } };
 };
 
 export async function loadOverview(client: AdminClient): Promise<{ status: Status; tenants: LiveTenant[] }> {

@@ -18,6 +18,9 @@ export function Dashboard({ status, tenants }: { status: Status; tenants: LiveTe
       <Text>
         Total <Text bold>{status.requests_per_second.toFixed(1)} req/s</Text>  tenants {status.tenants}  open databases {status.open_databases}
       </Text>
+      {status.damaged_tenants?.length ? (
+        <Text color="red">{`Damaged tenant databases: ${status.damaged_tenants.join(", ")} (mcp-mt tenant check; restore … --tenant)`}</Text>
+      ) : null}
       <Text>
         Rate-limited (1 min) <Text color={limited ? "yellow" : undefined}>{limited}</Text>  Errors (1 min) <Text color={errors ? "red" : undefined}>{errors}</Text>
       </Text>
@@ -53,8 +56,8 @@ export function TenantsTable({ tenants, selected, sort, filter }: { tenants: Liv
       <Text dimColor>{`sort: ${sort} (s)  filter: ${filter || "-"} (/)  ${tenants.length} shown`}</Text>
       <Text bold>{`${pad("ID", 18)}${pad("PLAN", 11)}${pad("STATUS", 10)}${padLeft("REQ/MIN", 8)}${padLeft("CALLS/MO", 10)}${padLeft("QUOTA%", 8)}${padLeft("KEYS", 5)}`}</Text>
       {tenants.slice(start, start + 15).map((t, i) => (
-        <Text key={t.id} inverse={start + i === selected} color={t.status === "suspended" ? "yellow" : undefined}>
-          {`${pad(t.id, 18)}${pad(t.plan, 11)}${pad(t.status, 10)}${padLeft(t.live.requests_per_minute, 8)}${padLeft(t.usage.tool_calls, 10)}${padLeft(t.usage.quota_used_pct.toFixed(1), 8)}${padLeft(t.keys, 5)}`}
+        <Text key={t.id} inverse={start + i === selected} color={t.live.database_damaged ? "red" : t.status === "suspended" ? "yellow" : undefined}>
+          {`${pad(t.id, 18)}${pad(t.plan, 11)}${pad(t.live.database_damaged ? "DAMAGED" : t.status, 10)}${padLeft(t.live.requests_per_minute, 8)}${padLeft(t.usage.tool_calls, 10)}${padLeft(t.usage.quota_used_pct.toFixed(1), 8)}${padLeft(t.keys, 5)}`}
         </Text>
       ))}
       {tenants.length === 0 ? <Text dimColor>no tenants match</Text> : null}
@@ -67,8 +70,11 @@ export function Detail({ tenant, selectedKey }: { tenant: TenantDetail; selected
   return (
     <Box flexDirection="column">
       <Text>
-        <Text bold>{tenant.id}</Text> ({tenant.name})  plan {tenant.plan}  <Text color={tenant.status === "suspended" ? "yellow" : "green"}>{tenant.status}</Text>  {tenant.database.documents} docs{tenant.encrypted ? "  encrypted" : ""}
+        <Text bold>{tenant.id}</Text> ({tenant.name})  plan {tenant.plan}  <Text color={tenant.status === "suspended" ? "yellow" : "green"}>{tenant.status}</Text>  {tenant.database.documents ?? "?"} docs{tenant.encrypted ? "  encrypted" : ""}
       </Text>
+      {tenant.database.health?.state === "damaged" ? (
+        <Text color="red">{`DATABASE DAMAGED: ${tenant.database.health.problem.slice(0, 60)}; restore it: mcp-mt restore <backup> --tenant ${tenant.id}`}</Text>
+      ) : null}
       <Text>{`limits: ${tenant.limits.rate_limit_per_minute}/min  ${tenant.limits.monthly_tool_calls} calls/mo  ${tenant.limits.max_documents} docs  ${tenant.limits.max_concurrency} in flight`}</Text>
       <Text>{`usage ${tenant.usage?.month ?? ""}: ${tenant.usage?.tool_calls ?? 0} calls  ${tenant.usage?.estimated_cost ?? 0} ${tenant.usage?.currency ?? ""}  ${tools.map(([t, n]) => `${t} ${n}`).join(", ")}`}</Text>
       <Text bold>{`${pad("KEY", 14)}${pad("LABEL", 10)}${pad("STATE", 9)}${pad("LAST USED", 21)}${pad("EXPIRES", 21)}`}</Text>

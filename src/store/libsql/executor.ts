@@ -177,6 +177,8 @@ export class StoreExecutor {
         return this.#files.pending(tenant);
       case "backup":
         return this.#files.use(tenant, async (t) => void t.native.prepare("VACUUM INTO ?").run(request.args[0]));
+      case "check":
+        return this.#files.use(tenant, async (t) => integrityProblems(t.native));
       case "close":
         this.#keys.delete(tenant);
         return this.#files.close(tenant);
@@ -210,6 +212,18 @@ function gather(requests: ExecutorRequest[], taken: Uint8Array, first: number): 
 
 const skipped = (request: CallRequest): ExecutorReply => ({ id: request.id, cpuMs: 0, ok: "skipped" });
 const failure = (request: CallRequest, error: unknown, cpuMs: number): ExecutorReply => ({ id: request.id, cpuMs, ok: false, error: serializeError(error, request.tenant) });
+
+/** What PRAGMA integrity_check and FTS5's integrity-check find wrong with a tenant database ([]: nothing). */
+function integrityProblems(native: { prepare(sql: string): { all(): unknown[]; run(): unknown } }): string[] {
+  const rows = native.prepare("PRAGMA integrity_check").all() as { integrity_check: string }[];
+  const problems = rows.map((r) => r.integrity_check).filter((line) => line !== "ok");
+  try {
+    native.prepare("INSERT INTO documents_fts(documents_fts) VALUES ('integrity-check')").run();
+  } catch (error) {
+    problems.push(`full-text index: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return problems;
+}
 
 /**
  * An error as it crosses the thread boundary: ours keep code, message and details; SQLite's are named by

@@ -17,6 +17,8 @@ export type AdminCalls =
   | { op: "touch"; args: [] }
   | { op: "pending"; args: [] }
   | { op: "backup"; args: [path: string] }
+  /** PRAGMA integrity_check and the FTS5 index check; answers the problems found (none: []). */
+  | { op: "check"; args: [] }
   | { op: "close"; args: [] };
 
 export type ExecutorRequest =

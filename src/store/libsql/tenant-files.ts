@@ -151,7 +151,9 @@ export class TenantFiles {
       }
     }
     await Promise.all(entries.map((entry) => this.#closeEntry(entry)));
-    this.#collect();
+    // Now, not on a timer: a retiring worker is terminated right after this, and a terminated thread never
+    // finalizes its handles, so their descriptors would leak for the life of the process.
+    await this.#collectNow();
   }
 
   #acquire(id: string): Entry {

@@ -35,10 +35,15 @@ export async function openSqlite(path: string, options: SqliteOptions): Promise<
  * A tenant file: libSQL's native connection, on which statements are prepared once and reused (the client
  * API prepares every call; a cached statement is ~7x cheaper on the hot path). One connection per file.
  */
-export function openTenantFile(path: string, options: SqliteOptions, encryptionKey?: string | null): Database.Database {
+export function openTenantFile(path: string, options: SqliteOptions, encryptionKey?: string | null, journal: "wal" | "delete" = "wal"): Database.Database {
   const db = new Database(path, { timeout: options.busyTimeoutMs, ...(encryptionKey ? { encryptionKey } : {}) } as Database.Options);
   try {
-    db.exec("PRAGMA journal_mode = WAL");
+    // "delete" for a file built under a temporary name and renamed into place: SQLite binds a WAL's shared-memory
+    // index to the inode under the name it was first opened with, and libSQL frees a closed connection only at
+    // GC, so a WAL file renamed while that connection lives would later be opened with the OLD name's index
+    // (measured: its writes took no lock against other processes and were lost). WAL starts on the first open
+    // at the real path.
+    db.exec(`PRAGMA journal_mode = ${journal === "wal" ? "WAL" : "DELETE"}`);
     db.exec(`PRAGMA synchronous = ${options.synchronous}`);
     db.exec(`PRAGMA busy_timeout = ${Math.trunc(options.busyTimeoutMs)}`);
   } catch (error) {

@@ -45,7 +45,8 @@ export class EncryptionService {
     const temp = `${path}.encrypting`;
     for (const suffix of ["", "-wal", "-shm"]) rmSync(temp + suffix, { force: true });
     const plain = openTenantFile(path, this.#o.sqlite);
-    const encrypted = openTenantFile(temp, this.#o.sqlite, dataKey);
+    // Renamed into place below: a rollback journal under the temporary name (see openTenantFile).
+    const encrypted = openTenantFile(temp, this.#o.sqlite, dataKey, "delete");
     let documents = 0;
     try {
       await applyMigrations(nativeTarget(encrypted), tenantMigrations);

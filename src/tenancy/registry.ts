@@ -366,17 +366,32 @@ export class TenantRegistry implements TenantStorage {
 
   /** The stall monitor: a worker busy with one call for stallMs gives its other tenants to a fresh worker. */
   #watch(stallMs: number): void {
-    const now = performance.now();
-    for (const worker of [...this.#active]) {
+    let now: number | undefined;
+    for (let w = 0; w < this.#active.length; w++) {
+      const worker = this.#active[w]!;
+      // Most ticks find nothing in flight: no clock read, no allocation.
+      if (worker.inflight.size < 2) continue;
+      let running: Pending | undefined;
       for (const pending of worker.inflight.values()) {
-        if (pending.request.kind !== "call" || Atomics.load(worker.slots, pending.request.slot) !== slotState.running) continue;
-        pending.runningSince ??= now;
-        const othersWaiting = [...worker.inflight.values()].some((p) => p.tenant !== pending.tenant && !p.settled);
-        if (now - pending.runningSince >= stallMs && othersWaiting && this.#detached.size < Math.max(2, this.#active.length * 2)) {
-          this.#o.log?.warn("store worker stalled by one tenant; moving its other tenants", { tenant: pending.tenant, running_ms: Math.round(now - pending.runningSince), moved: worker.tenants.size - 1 });
-          this.#detach(worker, pending.tenant);
+        if (pending.request.kind === "call" && Atomics.load(worker.slots, pending.request.slot) === slotState.running) {
+          running = pending;
+          break;
         }
-        break;
+      }
+      if (!running) continue;
+      let othersWaiting = false;
+      for (const pending of worker.inflight.values()) {
+        if (!pending.settled && pending.tenant !== running.tenant) {
+          othersWaiting = true;
+          break;
+        }
+      }
+      now ??= performance.now();
+      running.runningSince ??= now;
+      if (othersWaiting && now - running.runningSince >= stallMs && this.#detached.size < Math.max(2, this.#active.length * 2)) {
+        this.#o.log?.warn("store worker stalled by one tenant; moving its other tenants", { tenant: running.tenant, running_ms: Math.round(now - running.runningSince), moved: worker.tenants.size - 1 });
+        this.#detach(worker, running.tenant);
+        w--;
       }
     }
   }

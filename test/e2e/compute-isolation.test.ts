@@ -106,4 +106,22 @@ describe("compute isolation (one store worker)", () => {
     expect(refused!.body.error.data).toMatchObject({ budget: "cpu_ms_per_minute", limit: 2 });
     expect((await call(keys.victim!, "list_documents", {})).status).toBe(200);
   });
+
+  test("a tenant added while the server runs takes its file's locks like any other: a write never slips past another process's lock", async () => {
+    // Built under a temporary name and renamed into place inside the server: its WAL index must be the real one.
+    const fresh = run(join(dir, "mcp-mt"), ["tenant", "add", "fresh", "--json"], { cwd: dir }).json().api_key as string;
+    run(join(dir, "mcp-mt"), ["tenant", "set-limit", "fresh", "--request-timeout-ms", "1000"], { cwd: dir });
+    expect((await call(fresh, "list_documents", {})).status).toBe(200);
+    const release = holdWriteLock("fresh");
+    const blocked = await call(fresh, "create_document", { title: "while locked", content: "must wait for the lock" });
+    expect(blocked.status).toBe(504);
+    release();
+    const after = await call(fresh, "create_document", { title: "after", content: "acknowledged" });
+    expect(after.status).toBe(200);
+    await Bun.sleep(200);
+    const file = new Database(join(dir, "data", "tenants", "fresh.db"), { readonly: true } as Database.Options);
+    const titles = (file.prepare("SELECT title FROM documents").raw().all() as string[][]).map((r) => r[0]);
+    file.close();
+    expect(titles).toContain("after");
+  });
 });

@@ -91,11 +91,10 @@ export class TenantFiles {
     const removeTemp = () => ["", "-wal", "-shm", "-journal"].forEach((suffix) => rmSync(temp + suffix, { force: true }));
     removeTemp();
     try {
-      const native = openTenantFile(temp, this.#options.sqlite, encryptionKey);
+      // A rollback journal, not WAL, under the temporary name (see openTenantFile): the file is complete on its own.
+      const native = openTenantFile(temp, this.#options.sqlite, encryptionKey, "delete");
       try {
         await applyMigrations(nativeTarget(native), tenantMigrations);
-        // Everything into the main file: it is renamed alone, its -wal (now empty) is left behind and removed.
-        native.exec("PRAGMA wal_checkpoint(TRUNCATE)");
       } finally {
         native.close();
       }

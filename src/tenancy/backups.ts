@@ -6,6 +6,7 @@
  */
 import { eq } from "drizzle-orm";
 import Database from "libsql";
+import { fsyncPath } from "../store/fsync.ts";
 import { chmodSync, closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import type { AuditLog } from "../audit/audit-log.ts";
@@ -42,14 +43,6 @@ type Deps = {
   pepper: Pepper;
 };
 
-function fsyncPath(path: string): void {
-  const fd = openSync(path, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 export class BackupService {
   readonly #d: Deps;

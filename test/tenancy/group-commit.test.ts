@@ -3,7 +3,6 @@
  * the worker together share one transaction (counted in the file's write-ahead log), each keeps its own outcome.
  */
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import Database from "libsql";
 import { existsSync, readFileSync } from "node:fs";
 import { AppError, type ErrorCode } from "../../src/errors.ts";
 import type { TenantStore } from "../../src/store/tenant-store.ts";
@@ -11,6 +10,7 @@ import type { Document } from "../../src/store/tenant/documents.ts";
 import { unlimited } from "../../src/store/tenant/documents.ts";
 import { TenantRegistry } from "../../src/tenancy/registry.ts";
 import { cleanupTempDirs, tempDir } from "../helpers/tmp.ts";
+import { holdWriteLock } from "../helpers/file-lock.ts";
 
 afterAll(cleanupTempDirs);
 // Workers started from source compile their modules first (the binary carries bytecode): allow for it.
@@ -37,22 +37,10 @@ function walCommits(path: string): number {
   return commits;
 }
 
-/**
- * Holds the tenant file's write lock from another connection: the tenant's next write waits for it inside the
- * worker, and every call sent meanwhile queues up there and reaches the executor as one batch on release.
- */
-function lockFile(path: string): () => void {
-  const db = new Database(path, { timeout: 0 } as Database.Options);
-  db.exec("BEGIN EXCLUSIVE");
-  return () => {
-    db.exec("ROLLBACK");
-    db.close();
-  };
-}
 
 /** Sends `first` (it blocks in the worker on the lock), then `rest` while it waits; releases; settles all. */
 async function together<T>(path: string, first: () => Promise<unknown>, rest: (() => Promise<T>)[], whileQueued?: () => void): Promise<(T | AppError)[]> {
-  const release = lockFile(path);
+  const release = holdWriteLock(path);
   const blocked = first();
   await Bun.sleep(30); // the first call is in its BEGIN, waiting for the lock
   const queued = rest.map((call) => call().catch((e: AppError) => e));

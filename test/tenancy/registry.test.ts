@@ -5,6 +5,7 @@ import { AppError } from "../../src/errors.ts";
 import { unlimited } from "../../src/store/tenant/documents.ts";
 import { TenantRegistry } from "../../src/tenancy/registry.ts";
 import { cleanupTempDirs, tempDir } from "../helpers/tmp.ts";
+import { holdWriteLock } from "../helpers/file-lock.ts";
 
 afterAll(cleanupTempDirs);
 
@@ -14,15 +15,6 @@ const registry = (options: { workers: number; maxOpen?: number; stallMs?: number
   new TenantRegistry({ dataDir: tempDir(), maxOpen: options.maxOpen ?? 64, sqlite, workers: options.workers, stallMs: options.stallMs });
 const doc = { title: "hello", content: "a document about workers", tags: ["t"] };
 
-/** Holds the tenant file's write lock from outside the registry: the tenant's next write waits in its worker. */
-function lockFile(path: string): () => void {
-  const db = new Database(path, { timeout: 0 } as Database.Options);
-  db.exec("BEGIN EXCLUSIVE");
-  return () => {
-    db.exec("ROLLBACK");
-    db.close();
-  };
-}
 
 // Workers started from source compile their modules first (the binary carries bytecode): allow for it.
 setDefaultTimeout(30_000);
@@ -56,7 +48,7 @@ describe("TenantRegistry (store workers)", () => {
     await reg.create("other");
     const other = reg.store("other", { quota: unlimited });
     const kept = await other.create(doc);
-    const release = lockFile(reg.pathOf("busy"));
+    const release = holdWriteLock(reg.pathOf("busy"));
     const order: string[] = [];
     // busy's write waits for the lock inside the only worker; other's read is queued behind it.
     const stalled = reg.store("busy", { quota: unlimited }).create(doc).then(
@@ -79,7 +71,7 @@ describe("TenantRegistry (store workers)", () => {
     const reg = registry({ workers: 1, stallMs: 60_000 });
     await reg.create("busy");
     await reg.create("queued");
-    const release = lockFile(reg.pathOf("busy"));
+    const release = holdWriteLock(reg.pathOf("busy"));
     const stalled = reg.store("busy", { quota: unlimited }).create(doc).catch(() => undefined);
     await Bun.sleep(5);
     const deadline = new AbortController();

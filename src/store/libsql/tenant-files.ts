@@ -6,10 +6,11 @@
  */
 import type { BetterSQLite3Database } from "drizzle-orm/better-sqlite3";
 import type Database from "libsql";
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { dirname } from "node:path";
 import { AppError } from "../../errors.ts";
 import { tenantDbPath } from "../../tenancy/tenant-id.ts";
+import { fsyncPath } from "../fsync.ts";
 import { applyMigrations, nativeTarget, pendingMigrations } from "../migrate.ts";
 import { tenantMigrations } from "../migrations.gen.ts";
 import { isPlaintextDatabase, openTenantFile, type SqliteOptions } from "../open.ts";
@@ -98,9 +99,9 @@ export class TenantFiles {
       } finally {
         native.close();
       }
-      syncFile(temp);
+      fsyncPath(temp);
       renameSync(temp, path);
-      syncFile(dirname(path));
+      fsyncPath(dirname(path));
     } finally {
       removeTemp();
     }
@@ -242,16 +243,6 @@ export class TenantFiles {
     Bun.gc(true);
     await new Promise((resolve) => setImmediate(resolve));
     Bun.gc(true);
-  }
-}
-
-/** fsync a file or directory (a rename is durable once its directory is synced). */
-function syncFile(path: string): void {
-  const fd = openSync(path, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }
 

@@ -1,11 +1,15 @@
 /**
  * Part of `bun run test`: the end-to-end tests drive real programs (redis-server for shared limits,
  * openssl for a test CA, tmux as the admin TUI's terminal, libfaketime to step the server's wall clock, chromium
- * for the OAuth pages in a real browser). Installs the missing ones from the Debian packages when it can (root,
+ * for the OAuth pages in a real browser, PostgreSQL for the PostgreSQL storage backend, nginx as the load balancer in
+ * front of several instances). Installs the missing ones from the Debian packages when it can (root,
  * or passwordless sudo); otherwise says exactly what to install.
  */
-const tools: Record<string, string> = { "redis-server": "redis-server", openssl: "openssl", tmux: "tmux", faketime: "faketime", chromium: "chromium" };
-const missing = Object.entries(tools).filter(([command]) => !Bun.which(command)).map(([, pkg]) => pkg);
+import { pgBinDir } from "../test/helpers/postgres.ts";
+
+const tools: Record<string, string> = { "redis-server": "redis-server", openssl: "openssl", tmux: "tmux", faketime: "faketime", chromium: "chromium", nginx: "nginx-light", psql: "postgresql-client" };
+const missing = Object.entries(tools).filter(([command]) => !Bun.which(command) && !Bun.which(command, { PATH: "/usr/sbin:/sbin" })).map(([, pkg]) => pkg);
+if (!pgBinDir()) missing.push("postgresql");
 if (missing.length === 0) process.exit(0);
 
 const aptGet = Bun.which("apt-get");

@@ -49,6 +49,11 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     const where = locateKey(text, ["auth", "jwt", "secret"]);
     throw new AppError("config_invalid", `${label}${where ? `:${where}` : ""}: auth.jwt.secret: secrets are not read from the config file; set MCP_MT_AUTH_JWT_SECRET or auth.jwt.secret_file`);
   }
+  const storageUrl = (raw.storage as { url?: unknown } | undefined)?.url;
+  if (typeof storageUrl === "string" && urlHasPassword(storageUrl)) {
+    const where = locateKey(text, ["storage", "url"]);
+    throw new AppError("config_invalid", `${label}${where ? `:${where}` : ""}: storage.url: a password is not read from the config file; set the whole URL in MCP_MT_STORAGE_URL (or the password in PGPASSWORD)`);
+  }
   const envOverrides = applyEnv(raw, env);
   if (options.dataDir) setPath(raw, ["data", "dir"], options.dataDir);
   const parsed = configSchema.safeParse(raw, { error: customError });
@@ -137,4 +142,12 @@ export function locateKey(text: string, path: string[]): string | undefined {
     if (full.join(".") === path.join(".")) return `${i + 1}:${assign[1]!.length + 1}`;
   }
   return undefined;
+}
+
+function urlHasPassword(url: string): boolean {
+  try {
+    return new URL(url).password !== "";
+  } catch {
+    return false;
+  }
 }

@@ -6,6 +6,9 @@ const slug = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const port = z.number().int().min(0).max(65535);
 const positiveInt = z.number().int().positive();
 
+const isolationSchema = z.enum(["row", "schema", "database"]);
+export type PgIsolation = z.infer<typeof isolationSchema>;
+
 export const planSchema = z
   .strictObject({
     rate_limit_per_minute: positiveInt.optional().describe("Units of work (tool calls, resource reads; see limits.method_weights) admitted in any sliding window of limits.window_ms."),
@@ -21,6 +24,9 @@ export const planSchema = z
       .optional()
       .describe("CPU milliseconds the tenant's work (its store calls on the worker threads) may use in any trailing window of limits.window_ms; beyond, its requests get 429 until usage falls under it."),
     request_timeout_ms: positiveInt.optional().describe("A request of this plan still running after this long is aborted (at most server.request_timeout_ms)."),
+    isolation: isolationSchema
+      .optional()
+      .describe("On PostgreSQL (storage.url set): where new tenants of this plan keep their documents, instead of storage.isolation (e.g. free tenants share rows, enterprise tenants get their own database)."),
   })
   .describe("One plan's limits; a key left out keeps the value of the built-in plan of that name (or of free).");
 
@@ -34,6 +40,7 @@ export type Plan = {
   max_streams: number;
   cpu_ms_per_minute: number;
   request_timeout_ms: number;
+  isolation?: PgIsolation;
 };
 
 /** The plan keys a tenant may override (`mcp-mt tenant set-limit`). */
@@ -128,6 +135,27 @@ const dataSchema = z
     dir: z.string().min(1).default("./data").describe("Directory holding control.db, tenants/<id>.db and the generated pepper."),
   })
   .describe("Where data lives.");
+
+const storageSchema = z
+  .strictObject({
+    url: z
+      .string()
+      .default("")
+      .refine((url) => url === "" || /^postgres(ql)?:\/\//.test(url), "storage.url must be empty (libSQL files) or a postgres:// URL")
+      .describe(
+        "Empty: the control plane and every tenant's documents are libSQL files under data.dir. postgres://user@host:5432/db: both live in PostgreSQL, so several instances can serve behind a load balancer. A password never goes in the file: set MCP_MT_STORAGE_URL (or PGPASSWORD) instead.",
+      ),
+    isolation: isolationSchema
+      .default("row")
+      .describe("On PostgreSQL, where a new tenant's documents live unless its plan or `tenant add --isolation` says otherwise: row (shared tables, a tenant column and row-level security), schema (a schema per tenant) or database (a database per tenant)."),
+    pool_max: positiveInt.default(10).describe("Connections of this instance's shared PostgreSQL pool (control plane, row and schema tenants)."),
+    max_lifetime_s: positiveInt.default(600).describe("A PostgreSQL connection is replaced after this many seconds (each schema a connection touches adds catalog cache that PostgreSQL never frees)."),
+    database_pool_max: positiveInt.default(2).describe("Connections per tenant database (database isolation)."),
+    database_pools_max: positiveInt
+      .default(16)
+      .describe("Most tenant-database pools this instance keeps open (least recently used closed first). One instance opens at most pool_max + database_pools_max × database_pool_max connections: keep that times the instance count under PostgreSQL's max_connections."),
+  })
+  .describe("Where the control plane and tenants' documents live.");
 
 const tenancySchema = z
   .strictObject({
@@ -307,6 +335,7 @@ export const configSchema = z
   .strictObject({
     server: serverSchema.prefault({}),
     data: dataSchema.prefault({}),
+    storage: storageSchema.prefault({}),
     tenancy: tenancySchema.prefault({}),
     documents: documentsSchema.prefault({}),
     auth: authSchema.prefault({}),

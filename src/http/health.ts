@@ -11,7 +11,7 @@ export function healthRoutes(runtime: Runtime, readiness: Readiness): Hono {
   routes.get("/readyz", async (c) => {
     if (readiness.draining) return c.json({ status: "draining" }, 503);
     try {
-      await runtime.control.client.execute("SELECT 1 FROM tenants LIMIT 1");
+      await runtime.control.ping();
       return c.json({ status: "ready", tenant_schema: runtime.migrations.latest });
     } catch {
       return c.json({ status: "unavailable", reason: "control plane unreachable" }, 503);

@@ -2,11 +2,11 @@
  * Grants and their rotating refresh tokens. Each refresh replaces the token; presenting a replaced token
  * again means it was copied, so the whole grant is revoked (OAuth 2.1 refresh token reuse detection).
  */
-import { and, desc, eq, isNull } from "drizzle-orm";
+import { and, desc, eq, isNotNull, isNull, lt, or } from "drizzle-orm";
 import type { AuditLog } from "../audit/audit-log.ts";
 import { AppError, notFound } from "../errors.ts";
 import type { ControlDatabase } from "../store/control/db.ts";
-import { apiKeys, members, oauthGrants, type OAuthGrantRow } from "../store/control/schema.ts";
+import { apiKeys, members, oauthGrants, signInLinks, type OAuthGrantRow } from "../store/control/schema.ts";
 import { randomToken, sameText, sha256 } from "./secrets.ts";
 
 export type GrantInfo = {
@@ -101,11 +101,12 @@ export class GrantService {
     const next = randomToken();
     const previousHashes = [row.refreshHash, ...row.previousHashes].slice(0, keptPrevious);
     // Conditional on the hash we checked: of two concurrent refreshes with the same token only one rotates.
-    const updated = await this.#control.client.execute({
-      sql: "UPDATE oauth_grants SET refresh_hash = ?, previous_hashes = ?, last_used_at = ? WHERE id = ? AND refresh_hash = ? AND revoked_at IS NULL",
-      args: [sha256(next), JSON.stringify(previousHashes), now, id, row.refreshHash],
-    });
-    if (updated.rowsAffected !== 1) {
+    const updated = await this.#control.db
+      .update(oauthGrants)
+      .set({ refreshHash: sha256(next), previousHashes, lastUsedAt: now })
+      .where(and(eq(oauthGrants.id, id), eq(oauthGrants.refreshHash, row.refreshHash), isNull(oauthGrants.revokedAt)))
+      .returning({ id: oauthGrants.id });
+    if (updated.length !== 1) {
       await this.revoke(id, "refresh token reused after rotation");
       throw new OAuthError("invalid_grant", "refresh token already used: the grant is revoked");
     }
@@ -181,12 +182,12 @@ export class GrantService {
   /** Deletes grants revoked or expired more than `keepMs` ago (the audit log keeps their story). */
   async prune(keepMs: number): Promise<number> {
     const cutoff = this.#clock() - keepMs;
-    const result = await this.#control.client.execute({
-      sql: "DELETE FROM oauth_grants WHERE (revoked_at IS NOT NULL AND revoked_at < ?) OR (revoked_at IS NULL AND last_used_at < ?)",
-      args: [cutoff, cutoff - this.#refreshMs],
-    });
-    await this.#control.client.execute({ sql: "DELETE FROM sign_in_links WHERE expires_at < ?", args: [cutoff] });
-    return result.rowsAffected;
+    const removed = await this.#control.db
+      .delete(oauthGrants)
+      .where(or(and(isNotNull(oauthGrants.revokedAt), lt(oauthGrants.revokedAt, cutoff)), and(isNull(oauthGrants.revokedAt), lt(oauthGrants.lastUsedAt, cutoff - this.#refreshMs))))
+      .returning({ id: oauthGrants.id });
+    await this.#control.db.delete(signInLinks).where(lt(signInLinks.expiresAt, cutoff));
+    return removed.length;
   }
 
   async #find(id: string): Promise<OAuthGrantRow | null> {

@@ -1,5 +1,5 @@
 /** Tenant members who sign in on the OAuth pages: passwords (argon2id, never stored or logged in clear) and one-time links. */
-import { and, eq } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import type { AuditLog } from "../audit/audit-log.ts";
 import { allScopes, type Scope } from "../auth/scopes.ts";
 import { AppError, invalidInput, notFound } from "../errors.ts";
@@ -136,8 +136,12 @@ export class MemberService {
     const [link] = await this.#control.db.select().from(signInLinks).where(eq(signInLinks.hash, hash));
     if (!link || link.usedAt !== null || link.expiresAt <= now) return null;
     // The conditional update is the single use: two concurrent redemptions cannot both win.
-    const claimed = await this.#control.client.execute({ sql: "UPDATE sign_in_links SET used_at = ? WHERE hash = ? AND used_at IS NULL", args: [now, hash] });
-    if (claimed.rowsAffected !== 1) return null;
+    const claimed = await this.#control.db
+      .update(signInLinks)
+      .set({ usedAt: now })
+      .where(and(eq(signInLinks.hash, hash), isNull(signInLinks.usedAt)))
+      .returning({ hash: signInLinks.hash });
+    if (claimed.length !== 1) return null;
     return this.find(link.memberId);
   }
 

@@ -7,10 +7,12 @@ import control3 from "../../drizzle/control/0003_audit_log.sql" with { type: "te
 import control4 from "../../drizzle/control/0004_tenant_encryption.sql" with { type: "text" };
 import control5 from "../../drizzle/control/0005_data_dir_settings.sql" with { type: "text" };
 import control6 from "../../drizzle/control/0006_oauth.sql" with { type: "text" };
+import control7 from "../../drizzle/control/0007_tenant_isolation.sql" with { type: "text" };
 import tenant0 from "../../drizzle/tenant/0000_init.sql" with { type: "text" };
 import tenant1 from "../../drizzle/tenant/0001_fts.sql" with { type: "text" };
 import tenant2 from "../../drizzle/tenant/0002_stats.sql" with { type: "text" };
 import tenant3 from "../../drizzle/tenant/0003_fts_prefix.sql" with { type: "text" };
+import pgControl0 from "../../drizzle/pg-control/0000_init.sql" with { type: "text" };
 
 export const controlMigrations: MigrationSource[] = [
   { tag: "0000_init", when: 1795665895793, sql: control0 },
@@ -20,6 +22,7 @@ export const controlMigrations: MigrationSource[] = [
   { tag: "0004_tenant_encryption", when: 1795669340676, sql: control4 },
   { tag: "0005_data_dir_settings", when: 1796006267145, sql: control5 },
   { tag: "0006_oauth", when: 1796010569640, sql: control6 },
+  { tag: "0007_tenant_isolation", when: 1796016654434, sql: control7 },
 ];
 
 export const tenantMigrations: MigrationSource[] = [
@@ -27,4 +30,8 @@ export const tenantMigrations: MigrationSource[] = [
   { tag: "0001_fts", when: 1795665896477, sql: tenant1 },
   { tag: "0002_stats", when: 1795667187644, sql: tenant2 },
   { tag: "0003_fts_prefix", when: 1796006251775, sql: tenant3 },
+];
+
+export const pgControlMigrations: MigrationSource[] = [
+  { tag: "0000_init", when: 1796016672797, sql: pgControl0 },
 ];

@@ -12,7 +12,7 @@ import { basename, join, resolve } from "node:path";
 import type { AuditLog } from "../audit/audit-log.ts";
 import { pepperFileIn, pepperFingerprint, pepperMismatch, shortFingerprint, type Pepper } from "../auth/pepper.ts";
 import { AppError, invalidInput } from "../errors.ts";
-import type { ControlDatabase } from "../store/control/db.ts";
+import type { ControlDatabase, LibsqlControl } from "../store/control/db.ts";
 import { tenants } from "../store/control/schema.ts";
 import { controlMigrations, tenantMigrations } from "../store/migrations.gen.ts";
 import { isPlaintextDatabase, type SqliteOptions } from "../store/open.ts";
@@ -55,6 +55,7 @@ export class BackupService {
   async backup(options: BackupOptions): Promise<{ dir: string; manifest: BackupManifest }> {
     // The id becomes part of a path: validated before any path is built (and before anything is deleted).
     const only = options.tenant === undefined ? null : assertTenantId(options.tenant);
+    this.#libsql();
     if (only !== null && (await this.#d.control.db.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, only))).length === 0) {
       throw new AppError("not_found", `tenant ${only} does not exist`);
     }
@@ -69,7 +70,7 @@ export class BackupService {
       // The control plane always: keys, plans and wrapped data keys belong with any tenant file. A one-tenant
       // backup keeps only that tenant's rows: it may be handed to that tenant, and holds nobody else's data.
       const controlCopy = join(work, "control.db");
-      await this.#d.control.client.execute({ sql: "VACUUM INTO ?", args: [`${controlCopy}.tmp`] });
+      await this.#libsql().client.execute({ sql: "VACUUM INTO ?", args: [`${controlCopy}.tmp`] });
       if (only !== null) keepOnlyTenant(`${controlCopy}.tmp`, only);
       files.push(this.#seal(controlCopy, null, null, false));
       const ids = only !== null ? [only] : (await this.#d.control.db.select({ id: tenants.id }).from(tenants).orderBy(tenants.id)).map((r) => r.id);
@@ -141,6 +142,7 @@ export class BackupService {
    */
   async restore(dir: string, tenant?: string, options: RestoreOptions = {}): Promise<{ restored: string[]; pepper_adopted: boolean }> {
     if (tenant !== undefined) assertTenantId(tenant);
+    this.#libsql();
     const manifest = readManifest(dir);
     if (manifest.tenant && tenant !== undefined && tenant !== manifest.tenant) throw invalidInput(`backup ${dir} holds only tenant ${manifest.tenant}, not ${tenant}`);
     const scope = tenant ?? manifest.tenant ?? undefined;
@@ -197,14 +199,24 @@ export class BackupService {
     if (!options.adoptPepper) throw new AppError("conflict", `${fix} A running server cannot change its pepper: stop it and run the restore again.`);
     if (pepper.source !== "data-dir") throw new AppError("config_invalid", `${fix} Set ${pepper.where} to that file's content and run the restore again.`);
     // One data directory has one pepper: other tenants' keys would stop verifying.
-    const others = await this.#d.control.client.execute(scope === undefined ? "SELECT count(*) AS n FROM api_keys WHERE 0" : { sql: "SELECT count(*) AS n FROM api_keys WHERE tenant_id <> ?", args: [scope] });
+    const others = await this.#libsql().client.execute(scope === undefined ? "SELECT count(*) AS n FROM api_keys WHERE 0" : { sql: "SELECT count(*) AS n FROM api_keys WHERE tenant_id <> ?", args: [scope] });
     if (Number(others.rows[0]?.n ?? 0) > 0) throw new AppError("conflict", `${fix} Other tenants' keys here use the current pepper, so it cannot be replaced: restore the whole backup, or restore into a data directory of its own.`);
     return carried;
   }
 
+  /** Backups are files of the libSQL installation; on PostgreSQL the database's own tools do that job. */
+  #libsql(): LibsqlControl {
+    const { control } = this.#d;
+    if (control.dialect === "libsql") return control;
+    throw new AppError(
+      "invalid_input",
+      "mcp-mt backup and restore copy libSQL files; with storage.url on PostgreSQL, back up the database with pg_dump (or your provider's snapshots), and copy one tenant to a file with `mcp-mt tenant export`",
+    );
+  }
+
   /** Runs statements in one transaction with the backup's control plane attached as `backup`. */
   async #fromBackupControl(dir: string, statements: (string | { sql: string; args: string[] })[]): Promise<void> {
-    const { client } = this.#d.control;
+    const { client } = this.#libsql();
     await client.execute({ sql: "ATTACH DATABASE ? AS backup", args: [join(dir, "control.db")] });
     try {
       await client.batch(statements, "write");

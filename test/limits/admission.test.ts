@@ -14,7 +14,7 @@ import { cleanupTempDirs, tempDir } from "../helpers/tmp.ts";
 
 afterAll(cleanupTempDirs);
 
-const tenant = (overrides: Record<string, number> = {}, id = "acme"): TenantRow => ({ id, name: id, plan: "free", status: "active", overrides, createdAt: 0, updatedAt: 0, wrappedKey: null });
+const tenant = (overrides: Record<string, number> = {}, id = "acme"): TenantRow => ({ id, name: id, plan: "free", status: "active", overrides, createdAt: 0, updatedAt: 0, wrappedKey: null, isolation: "file" });
 
 async function setup(wallStart = Date.UTC(2026, 10, 15, 12), limits: Record<string, unknown> = {}) {
   const time = new FakeTime(wallStart);

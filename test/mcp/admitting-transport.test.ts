@@ -37,7 +37,7 @@ async function setup(overrides: Record<string, number>, scopes?: string[]) {
   const meter = new UsageMeter({ control, clock: time.wall, monotonic: time.monotonic, timers: time.timers });
   const tools = new Map<string, CatalogueTool>(buildCatalogue(config).tools.map((t) => [t.name, t]));
   const admission = new Admission({ config, limiter: new InProcessRateLimiter(time.monotonic), meter, clock: time.wall, tools });
-  const tenant: TenantRow = { id: "acme", name: "acme", plan: "free", status: "active", overrides, createdAt: 0, updatedAt: 0, wrappedKey: null };
+  const tenant: TenantRow = { id: "acme", name: "acme", plan: "free", status: "active", overrides, createdAt: 0, updatedAt: 0, wrappedKey: null, isolation: "file" };
   const inner = new FakeInner();
   const principal = { tenantId: "acme", subject: "key_1", kind: "api_key" as const, scopes: (scopes ?? [...allScopes]) as Scope[] };
   const gate = new StdioGate({

@@ -1,4 +1,8 @@
-/** Opens data/control.db and brings it to the current schema. */
+/**
+ * Opens the control plane (tenants, keys, usage, audit, OAuth) and brings it to the current schema: a libSQL
+ * file in the data directory by default, or PostgreSQL when `storage.url` is set. Both give the same drizzle
+ * database: the control code is written once (see schema.pg.ts for why that holds).
+ */
 import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
 import type { Client } from "@libsql/client";
 import { mkdirSync } from "node:fs";
@@ -8,10 +12,22 @@ import { controlMigrations } from "../migrations.gen.ts";
 import { openSqlite, type SqliteOptions } from "../open.ts";
 import * as schema from "./schema.ts";
 
-export type ControlDatabase = { client: Client; db: LibSQLDatabase<typeof schema>; path: string };
+/** The control plane's drizzle database, whichever dialect runs it. */
+export type ControlDb = LibSQLDatabase<typeof schema>;
+
+type ControlCommon = {
+  db: ControlDb;
+  /** One cheap round trip; throws when the control plane is unreachable. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+};
+
+export type LibsqlControl = ControlCommon & { dialect: "libsql"; client: Client; path: string };
+export type PostgresControl = ControlCommon & { dialect: "postgres"; /** The URL without its password. */ where: string; sql: import("postgres").Sql };
+export type ControlDatabase = LibsqlControl | PostgresControl;
 
 /** Opens (creating if needed) the control plane in `dataDir` and applies its migrations idempotently. */
-export async function openControl(dataDir: string, sqlite: SqliteOptions): Promise<ControlDatabase> {
+export async function openControl(dataDir: string, sqlite: SqliteOptions): Promise<LibsqlControl> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const path = join(dataDir, "control.db");
   const client = await openSqlite(path, sqlite);
@@ -22,5 +38,12 @@ export async function openControl(dataDir: string, sqlite: SqliteOptions): Promi
     client.close();
     throw error;
   }
-  return { client, db: drizzle(client, { schema }), path };
+  return {
+    dialect: "libsql",
+    client,
+    db: drizzle(client, { schema }),
+    path,
+    ping: async () => void (await client.execute("SELECT 1 FROM tenants LIMIT 1")),
+    close: async () => client.close(),
+  };
 }

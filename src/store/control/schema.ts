@@ -13,7 +13,11 @@ export const tenants = sqliteTable("tenants", {
   updatedAt: integer("updated_at").notNull(),
   /** The tenant database's data key, wrapped (AES-GCM) by the master key; null when not encrypted. */
   wrappedKey: text("wrapped_key"),
+  /** Where the tenant's documents live: its own libSQL file, or PostgreSQL shared rows, its own schema or database. */
+  isolation: text("isolation", { enum: ["file", "row", "schema", "database"] }).notNull().default("file"),
 });
+
+export type Isolation = (typeof tenants.$inferSelect)["isolation"];
 
 export const apiKeys = sqliteTable(
   "api_keys",

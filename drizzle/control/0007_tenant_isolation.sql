@@ -1,0 +1,1 @@
+ALTER TABLE `tenants` ADD `isolation` text DEFAULT 'file' NOT NULL;

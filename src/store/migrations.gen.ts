@@ -13,6 +13,7 @@ import tenant1 from "../../drizzle/tenant/0001_fts.sql" with { type: "text" };
 import tenant2 from "../../drizzle/tenant/0002_stats.sql" with { type: "text" };
 import tenant3 from "../../drizzle/tenant/0003_fts_prefix.sql" with { type: "text" };
 import pgControl0 from "../../drizzle/pg-control/0000_init.sql" with { type: "text" };
+import pgControl1 from "../../drizzle/pg-control/0001_change_notify.sql" with { type: "text" };
 
 export const controlMigrations: MigrationSource[] = [
   { tag: "0000_init", when: 1795665895793, sql: control0 },
@@ -34,4 +35,5 @@ export const tenantMigrations: MigrationSource[] = [
 
 export const pgControlMigrations: MigrationSource[] = [
   { tag: "0000_init", when: 1796016672797, sql: pgControl0 },
+  { tag: "0001_change_notify", when: 1796017004252, sql: pgControl1 },
 ];

@@ -20,6 +20,12 @@ type ControlCommon = {
   /** One cheap round trip; throws when the control plane is unreachable. */
   ping(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Calls `changed` when another process may have changed tenants, keys, grants or members (PostgreSQL:
+   * LISTEN/NOTIFY, and on every (re)connect of the listener since notifications sent meanwhile are lost).
+   * On libSQL one server owns the control plane, so there is nothing to hear.
+   */
+  onChange(changed: () => void): Promise<void>;
 };
 
 export type LibsqlControl = ControlCommon & { dialect: "libsql"; client: Client; path: string };
@@ -45,5 +51,6 @@ export async function openControl(dataDir: string, sqlite: SqliteOptions): Promi
     path,
     ping: async () => void (await client.execute("SELECT 1 FROM tenants LIMIT 1")),
     close: async () => client.close(),
+    onChange: async () => undefined,
   };
 }

@@ -1,5 +1,6 @@
 /** The control plane on PostgreSQL: the same drizzle queries as on libSQL, over a postgres.js pool. */
 import { drizzle } from "drizzle-orm/postgres-js";
+import type postgres from "postgres";
 import type { Sql } from "postgres";
 import { AppError } from "../../errors.ts";
 import { applyMigrations, type MigrationSource, type MigrationTarget } from "../migrate.ts";
@@ -39,6 +40,19 @@ export async function openPostgresControl(url: string, pool: PgPoolOptions): Pro
   }
   // The libSQL-typed handle runs the same queries here: the tables are mirrored column for column (schema.pg.ts).
   const db = drizzle(sql, { schema }) as unknown as ControlDb;
+  // libSQL's batch (several statements, one transaction) is what the control code uses for atomic changes;
+  // postgres-js has none, so the same queries run in order inside one transaction here.
+  Object.assign(db, {
+    batch: (queries: { toSQL(): { sql: string; params: unknown[] } }[]) =>
+      sql.begin(async (tx) => {
+        const results: unknown[] = [];
+        for (const query of queries) {
+          const { sql: text, params } = query.toSQL();
+          results.push(await tx.unsafe(text, params as postgres.ParameterOrJSON<never>[]));
+        }
+        return results;
+      }),
+  });
   return {
     dialect: "postgres",
     db,
@@ -46,5 +60,9 @@ export async function openPostgresControl(url: string, pool: PgPoolOptions): Pro
     where: redactedPgUrl(url),
     ping: async () => void (await sql`select 1`),
     close: async () => sql.end({ timeout: 5 }),
+    onChange: async (changed) => {
+      // postgres.js re-listens after a reconnect and calls the second callback each time it (re)listens.
+      await sql.listen("mcp_mt_control", () => changed(), () => changed());
+    },
   };
 }

@@ -1,0 +1,103 @@
+/** The control plane on a real PostgreSQL: mirrored tables, migrations under an advisory lock, and the same queries as libSQL. */
+import { afterAll, describe, expect, test } from "bun:test";
+import { getTableConfig as pgTableConfig } from "drizzle-orm/pg-core";
+import { getTableConfig as sqliteTableConfig, type SQLiteTable } from "drizzle-orm/sqlite-core";
+import { eq, sql } from "drizzle-orm";
+import { configSchema } from "../../src/config/schema.ts";
+import { usageReport } from "../../src/metering/usage-report.ts";
+import { UsageMeter } from "../../src/metering/usage-meter.ts";
+import { openPostgresControl } from "../../src/store/control/postgres.ts";
+import { pgControlMigrations } from "../../src/store/migrations.gen.ts";
+import * as lite from "../../src/store/control/schema.ts";
+import * as pg from "../../src/store/control/schema.pg.ts";
+import type { PgTable } from "drizzle-orm/pg-core";
+import { pgDatabase } from "../helpers/postgres.ts";
+import { FakeTime } from "../helpers/fake-time.ts";
+
+const pool = { max: 4, maxLifetimeS: 60 };
+const opened: { close(): Promise<void> }[] = [];
+afterAll(async () => {
+  await Promise.all(opened.map((c) => c.close()));
+}, 30_000);
+
+describe("the PostgreSQL control schema mirrors the libSQL one", () => {
+  const tables = Object.entries(lite).filter(([, v]) => typeof v === "object" && v !== null && Symbol.for("drizzle:IsDrizzleTable") in (v as object));
+  test("every libSQL table has a PostgreSQL twin", () => {
+    expect(tables.length).toBeGreaterThanOrEqual(9);
+    for (const [name] of tables) expect(Object.keys(pg)).toContain(name);
+  });
+  test.each(tables.map(([name]) => name))("%s: same columns, same nullability, same keys", (name) => {
+    const a = sqliteTableConfig((lite as unknown as Record<string, SQLiteTable>)[name]!);
+    const b = pgTableConfig((pg as unknown as Record<string, PgTable>)[name]!);
+    expect(b.name).toBe(a.name);
+    const shape = (cols: { name: string; notNull: boolean; primary: boolean }[]) => cols.map((c) => `${c.name}:${c.notNull}:${c.primary}`).sort();
+    expect(shape(b.columns)).toEqual(shape(a.columns));
+    expect(b.indexes.map((i) => i.config.name).sort()).toEqual(a.indexes.map((i) => i.config.name).sort());
+  });
+});
+
+describe("control plane on PostgreSQL", () => {
+  test("three instances starting at once migrate once", async () => {
+    const { url, server, name } = pgDatabase("control");
+    const controls = await Promise.all([1, 2, 3].map(() => openPostgresControl(url, pool)));
+    opened.push(...controls);
+    expect(server.psql("select count(*) from __drizzle_migrations", name).trim()).toBe(String(pgControlMigrations.length));
+    // The queries written for libSQL run unchanged: JSON columns, integers, upserts, returning.
+    const db = controls[0]!.db;
+    await db.insert(lite.tenants).values({ id: "acme", name: "Acme", plan: "free", overrides: { max_documents: 5 }, createdAt: 1, updatedAt: 2, isolation: "row" });
+    const [row] = await controls[1]!.db.select().from(lite.tenants).where(eq(lite.tenants.id, "acme"));
+    expect(row).toEqual({ id: "acme", name: "Acme", plan: "free", status: "active", overrides: { max_documents: 5 }, createdAt: 1, updatedAt: 2, wrappedKey: null, isolation: "row" });
+    const [count] = await controls[2]!.db.select({ n: sql<number>`count(*)` }).from(lite.tenants);
+    expect(Number(count!.n)).toBe(1);
+  });
+
+  test("usage flushed by several instances adds up", async () => {
+    const { url } = pgDatabase("usage");
+    const [a, b] = await Promise.all([openPostgresControl(url, pool), openPostgresControl(url, pool)]);
+    opened.push(a!, b!);
+    const time = new FakeTime(Date.UTC(2026, 10, 15, 12));
+    const meters = [a!, b!].map((control) => new UsageMeter({ control, clock: time.wall, monotonic: time.monotonic, timers: time.timers }));
+    for (let i = 0; i < 5; i++) for (const meter of meters) meter.add("acme", "tool_calls", 3);
+    await Promise.all(meters.map((m) => m.flush()));
+    meters[0]!.add("acme", "tool_calls", 1);
+    await meters[0]!.flush();
+    const report = await usageReport({ control: b!, pricing: configSchema.parse({}).pricing, month: "2026-11" });
+    expect(report[0]?.tool_calls).toBe(31);
+  });
+
+  test("a change on one instance is heard by the others, and a reconnect counts as a change", async () => {
+    const { url, server } = pgDatabase("notify");
+    const [a, b] = await Promise.all([openPostgresControl(url, pool), openPostgresControl(url, pool)]);
+    opened.push(a!, b!);
+    let heard = 0;
+    await b!.onChange(() => heard++);
+    const afterListen = heard;
+    await a!.db.insert(lite.tenants).values({ id: "acme", name: "Acme", plan: "free", overrides: {}, createdAt: 1, updatedAt: 1, isolation: "row" });
+    await a!.db.insert(lite.apiKeys).values({ id: "k1", tenantId: "acme", prefix: "p", hash: "h", scopes: [], createdAt: 1 });
+    // A key's last-use time is not a change anybody must hear (it is written every few seconds).
+    await a!.db.update(lite.apiKeys).set({ lastUsedAt: 5 }).where(eq(lite.apiKeys.id, "k1"));
+    await Bun.sleep(300);
+    expect(heard).toBe(afterListen);
+    await a!.db.update(lite.apiKeys).set({ revokedAt: 5 }).where(eq(lite.apiKeys.id, "k1"));
+    await a!.db.update(lite.tenants).set({ status: "suspended" }).where(eq(lite.tenants.id, "acme"));
+    const deadline = Date.now() + 5_000;
+    while (heard < afterListen + 2 && Date.now() < deadline) await Bun.sleep(20);
+    expect(heard).toBe(afterListen + 2);
+    // Notifications sent while the listener is down are lost: re-listening must count as a change.
+    server.restart();
+    const before = heard;
+    const reconnect = Date.now() + 15_000;
+    while (heard === before && Date.now() < reconnect) {
+      await b!.ping().catch(() => undefined);
+      await Bun.sleep(100);
+    }
+    expect(heard).toBeGreaterThan(before);
+  }, 30_000);
+
+  test("an unreachable server is named, without a stack", async () => {
+    const error = await openPostgresControl("postgres://nobody:secret-pw@127.0.0.1:1/none", { ...pool, connectTimeoutS: 2 }).catch((e) => e);
+    expect(error.code).toBe("unavailable");
+    expect(error.message).toMatch(/PostgreSQL .*unreachable/);
+    expect(error.message).not.toContain("secret-pw");
+  });
+});

@@ -12,6 +12,9 @@ import * as lite from "../../src/store/control/schema.ts";
 import * as pg from "../../src/store/control/schema.pg.ts";
 import type { PgTable } from "drizzle-orm/pg-core";
 import { pgDatabase } from "../helpers/postgres.ts";
+import { openControl } from "../../src/store/control/db.ts";
+import { copyControl } from "../../src/store/copy-control.ts";
+import { tempDir } from "../helpers/tmp.ts";
 import { FakeTime } from "../helpers/fake-time.ts";
 
 const pool = { max: 4, maxLifetimeS: 60 };
@@ -93,6 +96,29 @@ describe("control plane on PostgreSQL", () => {
     }
     expect(heard).toBeGreaterThan(before);
   }, 30_000);
+
+  test("a libSQL control plane copies over, verified table by table, and a second copy is safe", async () => {
+    const { url } = pgDatabase("copy");
+    const source = await openControl(tempDir(), { synchronous: "NORMAL", busyTimeoutMs: 1000 });
+    const target = await openPostgresControl(url, pool);
+    opened.push(source, target);
+    await source.db.insert(lite.tenants).values([1, 2, 3].map((i) => ({ id: `t${i}`, name: `T ${i} ü "q"`, plan: "free", overrides: { max_documents: i }, createdAt: i, updatedAt: i, isolation: "file" as const })));
+    await source.db.insert(lite.apiKeys).values({ id: "k1", tenantId: "t1", prefix: "p", hash: "h", scopes: ["documents:read"], createdAt: 1 });
+    await source.db.insert(lite.usage).values({ tenantId: "t1", month: "2026-11", event: "tool_calls", count: 7 });
+    const toRow = (table: string, row: Record<string, unknown>) => (table === "tenants" ? { ...row, isolation: "row" } : row);
+    const first = await copyControl(source, target, toRow);
+    expect(first.every((t) => t.checksum_ok && t.source_rows === t.target_rows)).toBe(true);
+    expect(first.find((t) => t.table === "tenants")).toEqual({ table: "tenants", source_rows: 3, target_rows: 3, checksum_ok: true });
+    // More traffic, then the copy again: the target catches up, nothing is doubled.
+    await source.db.update(lite.usage).set({ count: 9 });
+    const second = await copyControl(source, target, toRow);
+    expect(second.every((t) => t.checksum_ok)).toBe(true);
+    const [u] = await target.db.select().from(lite.usage);
+    expect(u!.count).toBe(9);
+    const [t] = await target.db.select().from(lite.tenants).where(eq(lite.tenants.id, "t1"));
+    expect(t!.isolation).toBe("row");
+    expect(t!.name).toBe('T 1 ü "q"');
+  });
 
   test("an unreachable server is named, without a stack", async () => {
     const error = await openPostgresControl("postgres://nobody:secret-pw@127.0.0.1:1/none", { ...pool, connectTimeoutS: 2 }).catch((e) => e);

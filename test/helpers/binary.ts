@@ -1,6 +1,7 @@
 /** Runs the compiled binary the way an operator would: copied alone into an empty directory. */
-import { copyFileSync, existsSync } from "node:fs";
+import { copyFileSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { pgDatabase } from "./postgres.ts";
 import { tempDir } from "./tmp.ts";
 
 export const root = join(import.meta.dir, "..", "..");
@@ -15,12 +16,27 @@ export function ensureBinary(): string {
   return builtBinary;
 }
 
-/** A fresh empty directory holding only a copy of the binary. */
+/**
+ * The storage the e2e suites run against: libSQL files (default), or PostgreSQL with one isolation strategy
+ * when MCP_MT_TEST_STORAGE is row, schema or database (the test command runs the client and isolation
+ * suites once per strategy that way).
+ */
+export const testStorage = (process.env.MCP_MT_TEST_STORAGE ?? "") as "" | "row" | "schema" | "database";
+
+/**
+ * A fresh empty directory holding only a copy of the binary (and, on PostgreSQL, the mcp-mt.toml that points
+ * it at a database of its own: the URL has no password, the test server trusts loopback).
+ */
 export function binaryInEmptyDir(): { dir: string; bin: string } {
   const dir = tempDir("mcp-mt-e2e-");
   const bin = join(dir, "mcp-mt");
   copyFileSync(ensureBinary(), bin);
   Bun.spawnSync(["chmod", "+x", bin]);
+  if (testStorage) {
+    const url = new URL(pgDatabase(`e2e_${testStorage}`).url);
+    url.password = "";
+    writeFileSync(join(dir, "mcp-mt.toml"), `[storage]\nurl = "${url}"\nisolation = "${testStorage}"\n`);
+  }
   return { dir, bin };
 }
 

@@ -66,6 +66,10 @@ export async function checkPepper(control: ControlDatabase, pepper: Pepper): Pro
   const current = pepperFingerprint(pepper.value);
   const recorded = await recordedFingerprint(control);
   if (recorded === current) return;
+  if (recorded !== null && control.dialect === "postgres") {
+    // Several instances share this control plane: the first one's pepper binds them all, keys or not.
+    throw pepperMismatch(pepper, current, recorded, `the control plane at ${control.where} records (another instance uses it)`, false, true);
+  }
   if (recorded !== null) {
     const [keys] = await control.db.select({ n: count() }).from(apiKeys);
     if ((keys?.n ?? 0) > 0) throw pepperMismatch(pepper, current, recorded, "this data directory's API keys were hashed with");
@@ -74,12 +78,13 @@ export async function checkPepper(control: ControlDatabase, pepper: Pepper): Pro
 }
 
 /** The refusal that says what happened and the ways out. */
-export function pepperMismatch(pepper: Pepper, current: string, expected: string, what: string, restoring = false): AppError {
+export function pepperMismatch(pepper: Pepper, current: string, expected: string, what: string, restoring = false, shared = false): AppError {
   return new AppError(
     "config_invalid",
     [
       `the API-key pepper from ${pepper.where} (fingerprint ${shortFingerprint(current)}) is not the one ${what} (fingerprint ${shortFingerprint(expected)}): every API key would be refused.`,
       `Put the original pepper in place (the old machine's <data dir>/pepper, MCP_MT_AUTH_PEPPER or auth.pepper_file; or secrets/pepper of a backup made with \`mcp-mt backup --include-secrets\`)${restoring ? " and run the restore again, or restore a backup made with --include-secrets." : "."}`,
+      shared ? "Every instance on one PostgreSQL control plane needs the same pepper: set MCP_MT_AUTH_PEPPER (or auth.pepper_file) to the same value on all of them." : "",
       restoring ? "" : "If it is lost for good, `mcp-mt pepper reset --yes` accepts this pepper and revokes every API key (then issue new ones with `mcp-mt key create`).",
     ].filter(Boolean).join(" "),
     { details: { pepper_fingerprint: shortFingerprint(current), expected_fingerprint: shortFingerprint(expected) } },

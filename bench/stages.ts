@@ -26,7 +26,7 @@ import { loadConfig } from "../src/config/load.ts";
 import { createApp } from "../src/http/app.ts";
 import { createLogger } from "../src/log.ts";
 import { buildCatalogue, buildServer } from "../src/mcp/server.ts";
-import { openRuntime } from "../src/runtime.ts";
+import { createServices } from "../src/services.ts";
 import { TenantFiles } from "../src/store/libsql/tenant-files.ts";
 import { DocumentStore } from "../src/store/tenant/documents.ts";
 import type { TenantContext } from "../src/tenancy/context.ts";
@@ -99,7 +99,7 @@ const loaded = loadConfig({ cwd: dir, env: {} });
 for (const plan of Object.values(loaded.config.plans as Record<string, Record<string, unknown>>)) {
   for (const [k, v] of Object.entries(plan)) if (typeof v === "number" && !/timeout/.test(k) && v < 1e7) plan[k] = 1e7;
 }
-const runtime = await openRuntime(loaded);
+const runtime = await createServices(loaded);
 const { config } = runtime;
 // Lines are formatted as in production but not written, except errors (so a failing stage says why).
 const sink = createLogger({ level: config.log.level, format: config.log.format, write: (line) => void (line.includes('"level":"error"') && process.stderr.write(line)) });
@@ -115,7 +115,7 @@ const stubStore = { get: async () => fixedDoc } as unknown as DocumentStore;
 
 /** The whole hono app, built as src/http/server.ts builds it (limits only if this src has them). */
 async function fullApp(): Promise<{ fetch: (r: Request) => Response | Promise<Response> }> {
-  const deps: Record<string, unknown> = { runtime, log: sink, readiness: { draining: false }, authenticator };
+  const deps: Record<string, unknown> = { config, services: runtime, log: sink, readiness: { draining: false }, authenticator };
   const setupPath = "../src/limits/setup.ts";
   if (existsSync(join(import.meta.dir, setupPath))) {
     const { createLimits } = (await import(setupPath)) as { createLimits: (rt: typeof runtime, log: typeof sink) => unknown };

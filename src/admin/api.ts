@@ -2,7 +2,6 @@
 import { Hono, type Context } from "hono";
 import { isAbsolute, relative, resolve } from "node:path";
 import { z } from "zod";
-import { mcpEndpoint } from "../config/urls.ts";
 import { allScopes } from "../auth/scopes.ts";
 import { AppError } from "../errors.ts";
 import type { Limits } from "../limits/setup.ts";
@@ -10,17 +9,18 @@ import type { LiveStats } from "../metering/live-stats.ts";
 import { monthOf } from "../metering/usage-meter.ts";
 import { usageReport } from "../metering/usage-report.ts";
 import { effectivePlan } from "../limits/plan.ts";
-import type { Runtime } from "../runtime.ts";
+import type { Services } from "../services.ts";
 import { version } from "../version.ts";
 import { customError, describeIssues } from "../zod-messages.ts";
 import { assertTenantId } from "../tenancy/tenant-id.ts";
 import { localOperator } from "./operator.ts";
-import { oauthServices } from "../oauth/authorization-server.ts";
 import { oauthAdminRoutes } from "../oauth/admin-routes.ts";
 import { admissionRoutes } from "./admission-routes.ts";
 
 export type AdminDeps = {
-  runtime: Runtime;
+  services: Pick<Services, "config" | "clock" | "control" | "registry" | "audit" | "tenants" | "keys" | "backups" | "oauth">;
+  /** The MCP endpoint as clients reach it (with the port the server really listens on). */
+  mcpUrl: string;
   stats: LiveStats;
   limits: Limits;
   readiness: { draining: boolean };
@@ -41,13 +41,16 @@ export function confinedPath(root: string, path: string | undefined, what: strin
   return target;
 }
 
+/** Who acts through the admin API: the operator the CLI names (x-mcp-mt-actor), for the audit log. */
+const actorOf = (c: Context) => c.req.header("x-mcp-mt-actor") || "operator:admin-api";
+
 const addBody = z.object({ id: z.string(), name: z.string().optional(), plan: z.string().optional() });
 const bulkBody = z.object({ tenants: z.array(addBody).min(1).max(100_000) });
 const keyBody = z.object({ label: z.string().max(200).optional(), scopes: z.array(z.enum(allScopes)).optional(), expires_at: z.number().int().nullable().optional() });
 
-export function adminApp({ runtime, stats, limits, readiness, onChange, forgetTenant }: AdminDeps): Hono {
+export function adminApp({ services, mcpUrl, stats, limits, readiness, onChange, forgetTenant }: AdminDeps): Hono {
   const app = new Hono();
-  const operator = (c: Context) => localOperator(runtime, c.req.header("x-mcp-mt-actor") || "operator:admin-api", onChange);
+  const operator = (c: Context) => localOperator(services, actorOf(c), onChange);
   const body = async <T>(c: Context, schema: z.ZodType<T>): Promise<T> => {
     const parsed = schema.safeParse(await c.req.json().catch(() => undefined), { error: customError });
     if (!parsed.success) throw new AppError("invalid_input", `invalid request body: ${describeIssues(parsed.error.issues, "the body")}`);
@@ -55,7 +58,7 @@ export function adminApp({ runtime, stats, limits, readiness, onChange, forgetTe
   };
 
   app.get("/v1/status", async (c) => {
-    const tenants = await runtime.tenants.list();
+    const tenants = await services.tenants.list();
     return c.json({
       version,
       pid: process.pid,
@@ -63,29 +66,29 @@ export function adminApp({ runtime, stats, limits, readiness, onChange, forgetTe
       uptime_s: Math.round((Date.now() - stats.startedAt) / 1000),
       draining: readiness.draining,
       tenants: tenants.length,
-      open_databases: runtime.registry.openCount,
-      damaged_tenants: runtime.registry.damaged.ids(),
-      audit_write_failures: runtime.audit.failures,
+      open_databases: services.registry.openCount,
+      damaged_tenants: services.registry.damaged.ids(),
+      audit_write_failures: services.audit.failures,
       requests_per_second: stats.requestsPerSecond(),
       // What this server really serves (after --host/--port overrides and a port chosen at listen time).
-      mcp_url: mcpEndpoint(runtime.config),
-      jwt_audience: runtime.config.auth.jwt.audience || mcpEndpoint(runtime.config),
+      mcp_url: mcpUrl,
+      jwt_audience: services.config.auth.jwt.audience || mcpUrl,
     });
   });
 
   /** Every tenant with its live figures and this month's usage against its quota. */
   app.get("/v1/tenants", async (c) => {
-    const month = monthOf(runtime.clock());
-    const [tenants, usage] = await Promise.all([runtime.tenants.list(), usageReport({ control: runtime.control, pricing: runtime.config.pricing, month })]);
+    const month = monthOf(services.clock());
+    const [tenants, usage] = await Promise.all([services.tenants.list(), usageReport({ control: services.control, pricing: services.config.pricing, month })]);
     const rows = await Promise.all(
       tenants.map(async (t) => {
         const used = usage.find((u) => u.tenant === t.id);
         const pending = limits.meter.pendingFor(t.id, month).tool_calls ?? 0;
         const toolCalls = (used?.tool_calls ?? 0) + pending;
-        const plan = effectivePlan(runtime.config, t);
+        const plan = effectivePlan(services.config, t);
         return {
           ...t,
-          live: { ...stats.figures(t.id), in_flight: limits.admission.inFlight(t.id), database_open: runtime.registry.isOpen(t.id), database_damaged: runtime.registry.damaged.get(t.id)?.cause ?? null },
+          live: { ...stats.figures(t.id), in_flight: limits.admission.inFlight(t.id), database_open: services.registry.isOpen(t.id), database_damaged: services.registry.damaged.get(t.id)?.cause ?? null },
           usage: { month, tool_calls: toolCalls, estimated_cost: used?.estimated_cost ?? 0, quota_used_pct: Math.round((toolCalls / plan.monthly_tool_calls) * 1000) / 10 },
         };
       }),
@@ -95,15 +98,15 @@ export function adminApp({ runtime, stats, limits, readiness, onChange, forgetTe
 
   app.get("/v1/tenants/:id", async (c) => {
     const id = c.req.param("id");
-    const month = monthOf(runtime.clock());
+    const month = monthOf(services.clock());
     const [detail, usage, audit, grants] = await Promise.all([
-      runtime.tenants.show(id),
-      usageReport({ control: runtime.control, pricing: runtime.config.pricing, month, tenant: id, meter: limits.meter }),
-      runtime.audit.list({ tenant: id, limit: 10 }),
-      oauthServices(runtime).grants.list(id),
+      services.tenants.show(id),
+      usageReport({ control: services.control, pricing: services.config.pricing, month, tenant: id, meter: limits.meter }),
+      services.audit.list({ tenant: id, limit: 10 }),
+      services.oauth.grants.list(id),
     ]);
     const oauth_grants = grants.filter((g) => g.state === "active");
-    return c.json({ ...detail, live: { ...stats.figures(id), in_flight: limits.admission.inFlight(id), database_open: runtime.registry.isOpen(id), database_damaged: runtime.registry.damaged.get(id)?.cause ?? null }, usage: usage[0], audit, oauth_grants });
+    return c.json({ ...detail, live: { ...stats.figures(id), in_flight: limits.admission.inFlight(id), database_open: services.registry.isOpen(id), database_damaged: services.registry.damaged.get(id)?.cause ?? null }, usage: usage[0], audit, oauth_grants });
   });
 
   app.post("/v1/tenants", async (c) => c.json(await operator(c).tenants.add(await body(c, addBody)), 201));
@@ -130,14 +133,14 @@ export function adminApp({ runtime, stats, limits, readiness, onChange, forgetTe
   });
   app.post("/v1/keys/:id/rotate", async (c) => c.json(await operator(c).keys.rotate(c.req.param("id"), (await body(c, z.object({ grace_ms: z.number().int().min(0) }))).grace_ms)));
   app.post("/v1/keys/:id/revoke", async (c) => c.json(await operator(c).keys.revoke(c.req.param("id"))));
-  app.route("/", oauthAdminRoutes(runtime, onChange));
+  app.route("/", oauthAdminRoutes(services, onChange));
   // Paths from the request are checked before any is built: the tenant id is a slug, and the output
   // directory stays inside backups.dir.
   app.post("/v1/backups", async (c) => {
     const input = await body(c, z.object({ out: z.string().optional(), tenant: z.string().optional() }));
     const tenant = input.tenant === undefined ? undefined : assertTenantId(input.tenant);
-    const out = confinedPath(runtime.config.backups.dir, input.out, "out");
-    return c.json(await runtime.servicesAs(c.req.header("x-mcp-mt-actor") || "operator:admin-api").backups.backup({ out, tenant }), 201);
+    const out = confinedPath(services.config.backups.dir, input.out, "out");
+    return c.json(await services.backups.backup({ out, tenant }, { actor: actorOf(c) }), 201);
   });
 
   // Restoring inside the server: it closes the tenant's open database before replacing the file. The
@@ -146,13 +149,13 @@ export function adminApp({ runtime, stats, limits, readiness, onChange, forgetTe
     const input = await body(c, z.object({ dir: z.string().min(1), tenant: z.string().optional() }));
     if (!isAbsolute(input.dir)) throw new AppError("invalid_input", "dir must be an absolute path to a backup directory");
     const tenant = input.tenant === undefined ? undefined : assertTenantId(input.tenant);
-    const result = await runtime.servicesAs(c.req.header("x-mcp-mt-actor") || "operator:admin-api").backups.restore(input.dir, tenant);
+    const result = await services.backups.restore(input.dir, tenant, {}, { actor: actorOf(c) });
     onChange();
     return c.json(result);
   });
 
   // Admission for stdio sessions on this data directory: one set of limits per tenant, whatever the transport.
-  admissionRoutes(app, { config: runtime.config, admission: limits.admission, tenants: runtime.tenants, parse: body });
+  admissionRoutes(app, { config: services.config, admission: limits.admission, tenants: services.tenants, parse: body });
 
   app.notFound((c) => c.json({ error: { code: "not_found", message: `no admin route ${c.req.method} ${c.req.path}` } }, 404));
   app.onError((error, c) => {

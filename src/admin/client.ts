@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../config/schema.ts";
 import { AppError, type ErrorCode } from "../errors.ts";
-import { operatorActor } from "../runtime.ts";
+import { operatorActor } from "../audit/actor.ts";
 import { runningServer } from "../tenancy/server-lock.ts";
 import type { Operator } from "./operator.ts";
 import type { AdmissionRemote } from "../limits/gate.ts";

@@ -5,7 +5,7 @@
 import type { CreatedKey, KeyInfo } from "../auth/keys.ts";
 import type { Scope } from "../auth/scopes.ts";
 import type { Config } from "../config/schema.ts";
-import type { Runtime } from "../runtime.ts";
+import type { Services } from "../services.ts";
 import type { NewTenant, TenantCheck, TenantInfo } from "../tenancy/tenants.ts";
 
 export type Operator = {
@@ -32,28 +32,29 @@ export type Operator = {
   };
 };
 
-/** The actions on this process's runtime (the CLI with no server, or the server answering its admin API). */
-export function localOperator(runtime: Runtime, actor = runtime.actor, afterChange: () => void = () => undefined): Operator {
-  const services = runtime.servicesAs(actor);
+/** The actions on this process's services (the CLI with no server, or the server answering its admin API), done as `actor`. */
+export function localOperator(services: Pick<Services, "config" | "clock" | "tenants" | "keys">, actor: string, afterChange: () => void = () => undefined): Operator {
+  const { tenants, keys } = services;
+  const by = { actor };
   const changed = <T>(work: Promise<T>) => work.finally(afterChange);
   return {
     via: "files",
-    config: runtime.config,
-    clock: runtime.clock,
+    config: services.config,
+    clock: services.clock,
     tenants: {
-      add: (input) => changed(services.tenants.add(input)),
-      addMany: async (inputs) => ({ tenants: await changed(services.tenants.addMany(inputs)) }),
-      suspend: (id) => changed(services.tenants.suspend(id)),
-      resume: (id) => changed(services.tenants.resume(id)),
-      setPlan: (id, plan) => changed(services.tenants.setPlan(id, plan)),
-      setOverrides: (id, overrides, clear) => changed(services.tenants.setOverrides(id, overrides, clear)),
-      remove: (id) => changed(services.tenants.remove(id)),
-      check: async (id) => ({ results: await services.tenants.check(id) }),
+      add: (input) => changed(tenants.add(input, by)),
+      addMany: async (inputs) => ({ tenants: await changed(tenants.addMany(inputs, by)) }),
+      suspend: (id) => changed(tenants.suspend(id, by)),
+      resume: (id) => changed(tenants.resume(id, by)),
+      setPlan: (id, plan) => changed(tenants.setPlan(id, plan, by)),
+      setOverrides: (id, overrides, clear) => changed(tenants.setOverrides(id, overrides, clear ?? false, by)),
+      remove: (id) => changed(tenants.remove(id, by)),
+      check: async (id) => ({ results: await tenants.check(id) }),
     },
     keys: {
-      create: (tenantId, options) => changed(services.keys.create(tenantId, options)),
-      rotate: (keyId, graceMs) => changed(services.keys.rotate(keyId, graceMs)),
-      revoke: (keyId) => changed(services.keys.revoke(keyId)),
+      create: (tenantId, options) => changed(keys.create(tenantId, options ?? {}, by)),
+      rotate: (keyId, graceMs) => changed(keys.rotate(keyId, graceMs, by)),
+      revoke: (keyId) => changed(keys.revoke(keyId, by)),
     },
   };
 }

@@ -1,5 +1,6 @@
 /** API keys: create (shown once), list, revoke, and verify a presented key by id lookup + keyed hash. */
 import { and, desc, eq } from "drizzle-orm";
+import type { Acting } from "../audit/actor.ts";
 import type { AuditLog } from "../audit/audit-log.ts";
 import { AppError, notFound } from "../errors.ts";
 import type { ControlDatabase } from "../store/control/db.ts";
@@ -26,7 +27,7 @@ export type KeyInfo = {
 
 export type CreatedKey = KeyInfo & { api_key: string };
 
-export type KeyServiceOptions = { control: ControlDatabase; pepper: string; clock: () => number; audit: AuditLog; actor: string };
+export type KeyServiceOptions = { control: ControlDatabase; pepper: string; clock: () => number; audit: AuditLog };
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -35,14 +36,12 @@ export class KeyService {
   readonly #pepper: string;
   readonly #clock: () => number;
   readonly #audit: AuditLog;
-  readonly #actor: string;
 
   constructor(options: KeyServiceOptions) {
     this.#control = options.control;
     this.#pepper = options.pepper;
     this.#clock = options.clock;
     this.#audit = options.audit;
-    this.#actor = options.actor;
   }
 
   /** The statement inserting a new key (so tenant creation can batch it atomically) and the key itself. */
@@ -65,12 +64,12 @@ export class KeyService {
   }
 
   /** Creates a key for an existing tenant; the plain key is returned once and never stored. */
-  async create(tenantId: string, options: { label?: string; scopes?: Scope[]; expiresAt?: number | null } = {}): Promise<CreatedKey> {
+  async create(tenantId: string, options: { label?: string; scopes?: Scope[]; expiresAt?: number | null }, by: Acting): Promise<CreatedKey> {
     const tenant = await this.#control.db.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, tenantId));
     if (tenant.length === 0) throw notFound(`tenant ${tenantId} does not exist`);
     const { insert, created } = this.prepare(tenantId, options);
     await insert;
-    await this.#audit.append({ actor: this.#actor, tenantId, action: "key.created", target: created.id, details: { label: created.label, scopes: created.scopes, expires_at: created.expires_at } });
+    await this.#audit.append({ actor: by.actor, tenantId, action: "key.created", target: created.id, details: { label: created.label, scopes: created.scopes, expires_at: created.expires_at } });
     return created;
   }
 
@@ -84,13 +83,13 @@ export class KeyService {
   }
 
   /** Revokes a key at once. Revoking twice is not an error. */
-  async revoke(keyId: string): Promise<KeyInfo> {
+  async revoke(keyId: string, by: Acting): Promise<KeyInfo> {
     const [row] = await this.#control.db.select().from(apiKeys).where(eq(apiKeys.id, keyId));
     if (!row) throw notFound(`key ${keyId} does not exist`);
     if (row.revokedAt === null) {
       row.revokedAt = this.#clock();
       await this.#control.db.update(apiKeys).set({ revokedAt: row.revokedAt }).where(and(eq(apiKeys.id, keyId)));
-      await this.#audit.append({ actor: this.#actor, tenantId: row.tenantId, action: "key.revoked", target: keyId });
+      await this.#audit.append({ actor: by.actor, tenantId: row.tenantId, action: "key.revoked", target: keyId });
     }
     return this.describe(row);
   }
@@ -125,7 +124,7 @@ export class KeyService {
    * Issues a replacement with the same tenant, scopes and label; the old key keeps working for `graceMs`
    * (never longer than it would have anyway), then is refused. Both changes are one atomic batch.
    */
-  async rotate(keyId: string, graceMs: number): Promise<{ created: CreatedKey; old: KeyInfo }> {
+  async rotate(keyId: string, graceMs: number, by: Acting): Promise<{ created: CreatedKey; old: KeyInfo }> {
     const [row] = await this.#control.db.select().from(apiKeys).where(eq(apiKeys.id, keyId));
     if (!row) throw notFound(`key ${keyId} does not exist`);
     const state = this.stateOf(row);
@@ -133,7 +132,7 @@ export class KeyService {
     const { insert, created } = this.prepare(row.tenantId, { label: row.label, scopes: row.scopes as Scope[], expiresAt: row.expiresAt });
     const graceEnd = Math.min(this.#clock() + graceMs, row.expiresAt ?? Number.POSITIVE_INFINITY);
     await this.#control.db.batch([insert, this.#control.db.update(apiKeys).set({ expiresAt: graceEnd, replacedBy: created.id }).where(eq(apiKeys.id, keyId))]);
-    await this.#audit.append({ actor: this.#actor, tenantId: row.tenantId, action: "key.rotated", target: keyId, details: { new_key: created.id, old_key_valid_until: new Date(graceEnd).toISOString() } });
+    await this.#audit.append({ actor: by.actor, tenantId: row.tenantId, action: "key.rotated", target: keyId, details: { new_key: created.id, old_key_valid_until: new Date(graceEnd).toISOString() } });
     return { created, old: this.describe({ ...row, expiresAt: graceEnd, replacedBy: created.id }) };
   }
 

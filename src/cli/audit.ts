@@ -2,7 +2,7 @@
 import { parseDuration } from "../duration.ts";
 import { invalidInput } from "../errors.ts";
 import { assertTenantId } from "../tenancy/tenant-id.ts";
-import { str, withRuntime } from "./context.ts";
+import { str, withServices } from "./context.ts";
 import { table } from "./output.ts";
 import type { Handler } from "./spec.ts";
 
@@ -20,7 +20,7 @@ export const auditShow: Handler = async (ctx) => {
   const from = since(str(ctx, "since"));
   const limit = Number(str(ctx, "limit") ?? "100");
   if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) throw invalidInput("--limit must be 1-100000");
-  return withRuntime(ctx, async (rt) => {
+  return withServices(ctx, async (rt) => {
     const entries = await rt.audit.list({ tenant, since: from, limit });
     const human = entries.length
       ? table(
@@ -33,7 +33,7 @@ export const auditShow: Handler = async (ctx) => {
 };
 
 export const auditVerify: Handler = (ctx) =>
-  withRuntime(ctx, async (rt) => {
+  withServices(ctx, async (rt) => {
     const result = await rt.audit.verify();
     ctx.out.result(result.ok ? `Audit log intact: ${result.entries} entries, hash chain verified.` : `Audit log BROKEN at entry ${result.first_broken}: ${result.reason}`, result);
     return result.ok ? 0 : 1;
@@ -42,7 +42,7 @@ export const auditVerify: Handler = (ctx) =>
 export const auditExport: Handler = async (ctx) => {
   const format = str(ctx, "format") ?? "jsonl";
   if (format !== "jsonl") throw invalidInput(`--format must be jsonl, not ${JSON.stringify(format)}`);
-  return withRuntime(ctx, async (rt) => {
+  return withServices(ctx, async (rt) => {
     for await (const entry of rt.audit.all()) process.stdout.write(`${JSON.stringify(entry)}\n`);
   });
 };

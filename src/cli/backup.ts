@@ -2,11 +2,11 @@
 import { resolve } from "node:path";
 import { adminClient } from "../admin/client.ts";
 import { AppError, invalidInput } from "../errors.ts";
-import { openVault, sqliteOptions } from "../runtime.ts";
+import { openVault, sqliteOptions } from "../services.ts";
 import { readManifest, verifyBackup } from "../tenancy/backups.ts";
 import { runningServer } from "../tenancy/server-lock.ts";
 import { assertTenantId } from "../tenancy/tenant-id.ts";
-import { configFrom, str, withRuntime } from "./context.ts";
+import { configFrom, str, withServices } from "./context.ts";
 import { table } from "./output.ts";
 import type { Handler } from "./spec.ts";
 
@@ -15,10 +15,10 @@ export const backup: Handler = async (ctx) => {
   if (tenant !== undefined) assertTenantId(tenant);
   if (tenant !== undefined && ctx.values.all) throw invalidInput("use either --tenant ID or --all");
   const includeSecrets = Boolean(ctx.values["include-secrets"]);
-  return withRuntime(ctx, async (rt) => {
+  return withServices(ctx, async (rt, by) => {
     if (tenant !== undefined) await rt.tenants.get(tenant);
     // Online: VACUUM INTO reads a consistent snapshot even while a server writes.
-    const { dir, manifest } = await rt.backups.backup({ out: resolve(str(ctx, "out") ?? rt.config.backups.dir), tenant, includeSecrets });
+    const { dir, manifest } = await rt.backups.backup({ out: resolve(str(ctx, "out") ?? rt.config.backups.dir), tenant, includeSecrets }, by);
     const human = [
       `Backup written to ${dir}`,
       "",
@@ -73,10 +73,10 @@ export const restore: Handler = async (ctx) => {
   if (running) {
     throw new AppError("conflict", `a server (pid ${running.pid}) is using ${loaded.config.data.dir} and its admin socket does not answer: stop it first`);
   }
-  return withRuntime(
+  return withServices(
     ctx,
-    async (rt) => {
-      const result = await rt.backups.restore(dir, tenant, { adoptPepper: true });
+    async (rt, by) => {
+      const result = await rt.backups.restore(dir, tenant, { adoptPepper: true }, by);
       const adopted = result.pepper_adopted ? ` The backup's API-key pepper was installed as ${rt.pepper.where}.` : "";
       ctx.out.result(`Restored ${result.restored.length ? result.restored.join(", ") : "the control plane"} from ${ctx.positionals[0]}.${adopted}`, result);
     },

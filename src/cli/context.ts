@@ -1,25 +1,27 @@
-/** Shared plumbing for commands: config from the global flags, and a runtime opened for one command. */
+/** Shared plumbing for commands: config from the global flags, and the services opened for one command. */
 import { adminClient } from "../admin/client.ts";
 import { localOperator, type Operator } from "../admin/operator.ts";
 import { loadConfig, type LoadedConfig } from "../config/load.ts";
-import { openRuntime, operatorActor, type Runtime, type RuntimeOptions } from "../runtime.ts";
+import { operatorActor, type Acting } from "../audit/actor.ts";
+import { createServices, type Services, type ServicesOptions } from "../services.ts";
 import type { CommandContext } from "./spec.ts";
 
-type OpenOptions = Pick<RuntimeOptions, "create" | "checkPepper">;
+type OpenOptions = Pick<ServicesOptions, "create" | "checkPepper">;
 
 export const configFrom = (ctx: CommandContext): LoadedConfig =>
   loadConfig({ configPath: ctx.values.config as string | undefined, dataDir: ctx.values["data-dir"] as string | undefined });
 
 /**
- * Opens the runtime, runs `fn`, and always closes the databases. A command never creates a data directory
- * unless it says so (`create: true`: tenant add, restore): reading or checking must leave no trace.
+ * Opens the services, runs `fn` as the operator running the command (for the audit log), and always closes
+ * the databases. A command never creates a data directory unless it says so (`create: true`: tenant add,
+ * restore): reading or checking must leave no trace.
  */
-export async function withRuntime<T>(ctx: CommandContext, fn: (runtime: Runtime) => Promise<T>, options: OpenOptions = {}): Promise<T> {
-  const runtime = await openRuntime(configFrom(ctx), Date.now, operatorActor(), { create: false, ...options });
+export async function withServices<T>(ctx: CommandContext, fn: (services: Services, by: Acting) => Promise<T>, options: OpenOptions = {}): Promise<T> {
+  const services = await createServices(configFrom(ctx), { create: false, ...options });
   try {
-    return await fn(runtime);
+    return await fn(services, { actor: operatorActor() });
   } finally {
-    await runtime.close();
+    await services.close();
   }
 }
 
@@ -33,10 +35,10 @@ export async function withOperator<T>(ctx: CommandContext, fn: (operator: Operat
   const loaded = configFrom(ctx);
   const client = adminClient(loaded.config);
   if (client) return fn(client.operator(loaded.config));
-  const runtime = await openRuntime(loaded, Date.now, operatorActor(), { create: false, ...options });
+  const services = await createServices(loaded, { create: false, ...options });
   try {
-    return await fn(localOperator(runtime));
+    return await fn(localOperator(services, operatorActor()));
   } finally {
-    await runtime.close();
+    await services.close();
   }
 }

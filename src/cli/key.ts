@@ -2,7 +2,7 @@
 import { parseScopes } from "../auth/scopes.ts";
 import { parseDuration, parseExpiry } from "../duration.ts";
 import { assertTenantId } from "../tenancy/tenant-id.ts";
-import { str, withOperator, withRuntime } from "./context.ts";
+import { str, withOperator, withServices } from "./context.ts";
 import { table } from "./output.ts";
 import type { Handler } from "./spec.ts";
 
@@ -22,7 +22,7 @@ export const keyCreate: Handler = (ctx) =>
   });
 
 export const keyList: Handler = (ctx) =>
-  withRuntime(ctx, async (rt) => {
+  withServices(ctx, async (rt) => {
     const tenant = assertTenantId(ctx.positionals[0]);
     await rt.tenants.get(tenant);
     const keys = await rt.keys.list(tenant);

@@ -1,13 +1,13 @@
 /** `mcp-mt member …`: the people who sign in on the OAuth pages. Thin wrappers over MemberService. */
 import { adminClient } from "../admin/client.ts";
 import { invalidInput } from "../errors.ts";
-import { oauthServices } from "../oauth/authorization-server.ts";
 import { roles, type Role } from "../oauth/members.ts";
 import { localOAuthOperator, remoteOAuthOperator, type OAuthOperator } from "../oauth/oauth-operator.ts";
 import { otpauthUri } from "../oauth/totp.ts";
-import { openRuntime } from "../runtime.ts";
+import { operatorActor } from "../audit/actor.ts";
+import { createServices } from "../services.ts";
 import { assertTenantId } from "../tenancy/tenant-id.ts";
-import { configFrom, str, withRuntime } from "./context.ts";
+import { configFrom, str, withServices } from "./context.ts";
 import { table } from "./output.ts";
 import type { CommandContext, Handler } from "./spec.ts";
 
@@ -24,11 +24,11 @@ export async function withOAuthOperator<T>(ctx: CommandContext, fn: (operator: O
   const loaded = configFrom(ctx);
   const client = adminClient(loaded.config);
   if (client) return fn(remoteOAuthOperator(client));
-  const runtime = await openRuntime(loaded);
+  const services = await createServices(loaded);
   try {
-    return await fn(localOAuthOperator(runtime));
+    return await fn(localOAuthOperator(services, operatorActor()));
   } finally {
-    await runtime.close();
+    await services.close();
   }
 }
 
@@ -51,10 +51,10 @@ export const memberAdd: Handler = async (ctx) => {
 };
 
 export const memberList: Handler = (ctx) =>
-  withRuntime(ctx, async (rt) => {
+  withServices(ctx, async (rt) => {
     const tenant = assertTenantId(ctx.positionals[0]);
     await rt.tenants.get(tenant);
-    const list = await oauthServices(rt).members.list(tenant);
+    const list = await rt.oauth.members.list(tenant);
     const human = list.length ? table(["EMAIL", "ROLE", "PASSWORD", "ADDED"], list.map((m) => [m.email, m.role, m.has_password ? "set" : "-", m.created_at])) : `Tenant ${tenant} has no members. Add one with: mcp-mt member add ${tenant} <email>`;
     ctx.out.result(human, { tenant, members: list });
   });

@@ -1,10 +1,10 @@
 /** `mcp-mt migrate [--dry-run]`: every tenant file to the current schema, reported per tenant. */
-import { withRuntime } from "./context.ts";
+import { withServices } from "./context.ts";
 import { table } from "./output.ts";
 import type { Handler } from "./spec.ts";
 
 export const migrate: Handler = (ctx) =>
-  withRuntime(ctx, async (rt) => {
+  withServices(ctx, async (rt) => {
     const dryRun = Boolean(ctx.values["dry-run"]);
     const reports = await rt.migrations.run({ dryRun });
     const failed = reports.filter((r) => r.status === "failed" || r.status === "missing");

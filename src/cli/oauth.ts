@@ -1,11 +1,10 @@
 /** `mcp-mt oauth …`: clients, grants and signing keys of the built-in authorization server. */
 import { parseDuration } from "../duration.ts";
 import { invalidInput } from "../errors.ts";
-import { oauthServices } from "../oauth/authorization-server.ts";
 import { durationsOf } from "../oauth/settings.ts";
 import { withOAuthOperator } from "./member.ts";
 import { assertTenantId } from "../tenancy/tenant-id.ts";
-import { configFrom, str, withRuntime } from "./context.ts";
+import { configFrom, str, withServices } from "./context.ts";
 import { table } from "./output.ts";
 import type { Handler } from "./spec.ts";
 
@@ -17,8 +16,8 @@ export const clientAdd: Handler = (ctx) =>
   });
 
 export const clientList: Handler = (ctx) =>
-  withRuntime(ctx, async (rt) => {
-    const list = await oauthServices(rt).clients.list();
+  withServices(ctx, async (rt) => {
+    const list = await rt.oauth.clients.list();
     const human = list.length ? table(["CLIENT ID", "NAME", "SOURCE", "CREATED", "LAST USED"], list.map((c) => [c.client_id, c.client_name, c.source, c.created_at, c.last_used_at])) : "No registered OAuth clients.";
     ctx.out.result(human, { clients: list });
   });
@@ -30,10 +29,10 @@ export const clientRemove: Handler = (ctx) =>
   });
 
 export const grantList: Handler = (ctx) =>
-  withRuntime(ctx, async (rt) => {
+  withServices(ctx, async (rt) => {
     const tenant = assertTenantId(ctx.positionals[0]);
     await rt.tenants.get(tenant);
-    const grants = await oauthServices(rt).grants.list(tenant);
+    const grants = await rt.oauth.grants.list(tenant);
     const human = grants.length
       ? table(["GRANT", "CLIENT", "SUBJECT", "SCOPES", "STATE", "CREATED", "LAST USED"], grants.map((g) => [g.id, g.client_name, g.subject, g.scopes.join(","), g.state, g.created_at, g.last_used_at]))
       : `Tenant ${tenant} has no OAuth grants.`;

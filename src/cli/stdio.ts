@@ -2,7 +2,7 @@
 import { readSecretFile } from "../config/secret-file.ts";
 import { invalidInput } from "../errors.ts";
 import { serveStdioSession } from "../mcp/stdio.ts";
-import { openRuntime, operatorActor, storeWorkers } from "../runtime.ts";
+import { createServices, storeWorkers } from "../services.ts";
 import { assertTenantId } from "../tenancy/tenant-id.ts";
 import { configFrom, str } from "./context.ts";
 import type { Handler } from "./spec.ts";
@@ -19,10 +19,10 @@ export const stdio: Handler = async (ctx) => {
   else throw invalidInput("no credentials: set MCP_MT_API_KEY, pass --key-file PATH, or (operator on this host) --tenant ID");
   // Store work on a worker thread, as in the server: a call stuck on a lock must not hold the event loop,
   // or its deadline could not answer it in time.
-  const runtime = await openRuntime(loaded, Date.now, operatorActor(), { create: false, workers: Math.min(2, storeWorkers(loaded.config)) });
+  const services = await createServices(loaded, { create: false, workers: Math.min(2, storeWorkers(loaded.config)) });
   try {
-    return await serveStdioSession(runtime, credential);
+    return await serveStdioSession(services, credential);
   } finally {
-    await runtime.close();
+    await services.close();
   }
 };

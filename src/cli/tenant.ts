@@ -4,15 +4,15 @@ import { mcpEndpoint } from "../config/urls.ts";
 import { invalidInput } from "../errors.ts";
 import type { NewTenant, TenantInfo } from "../tenancy/tenants.ts";
 import { assertTenantId } from "../tenancy/tenant-id.ts";
-import { str, withOperator, withRuntime } from "./context.ts";
+import { str, withOperator, withServices } from "./context.ts";
 import { csvField, parseCsv } from "./csv.ts";
 import { table } from "./output.ts";
 import type { Handler } from "./spec.ts";
 
-/** Like withRuntime, but the tenant id argument is validated before anything touches the file system. */
-const withTenant: typeof withRuntime = (ctx, fn) => {
+/** Like withServices, but the tenant id argument is validated before anything touches the file system. */
+const withTenant: typeof withServices = (ctx, fn) => {
   assertTenantId(ctx.positionals[0]);
-  return withRuntime(ctx, fn);
+  return withServices(ctx, fn);
 };
 
 /** A mutating tenant action: id validated first, then through the admin API or on the files. */
@@ -95,7 +95,7 @@ async function tenantAddFrom(ctx: Parameters<Handler>[0], from: string): Promise
 }
 
 export const tenantList: Handler = (ctx) =>
-  withRuntime(ctx, async (rt) => {
+  withServices(ctx, async (rt) => {
     const tenants = await rt.tenants.list();
     const human = tenants.length
       ? table(["ID", "NAME", "PLAN", "STATUS", "KEYS", "CREATED"], tenants.map((t) => [t.id, t.name, t.plan, t.status, t.keys, t.created_at]))

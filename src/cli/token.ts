@@ -7,7 +7,7 @@ import { mcpEndpoint } from "../config/urls.ts";
 import { parseDuration } from "../duration.ts";
 import { AppError, invalidInput } from "../errors.ts";
 import { assertTenantId } from "../tenancy/tenant-id.ts";
-import { str, withRuntime } from "./context.ts";
+import { str, withServices } from "./context.ts";
 import type { CommandContext, Handler } from "./spec.ts";
 
 /**
@@ -36,7 +36,7 @@ async function audienceFor(ctx: CommandContext, config: Config): Promise<{ audie
 
 export const tokenIssue: Handler = (ctx) => {
   const tenant = assertTenantId(ctx.positionals[0]);
-  return withRuntime(ctx, async (rt) => {
+  return withServices(ctx, async (rt) => {
     if (!JwtVerifier.fromConfig(rt.config)?.secret) throw new AppError("config_invalid", "token issue needs [auth.jwt] with a shared secret (MCP_MT_AUTH_JWT_SECRET or auth.jwt.secret_file) and an issuer");
     await rt.tenants.get(tenant);
     const ttlMs = parseDuration(str(ctx, "ttl") ?? "1h", "--ttl");

@@ -3,7 +3,7 @@ import { invalidInput } from "../errors.ts";
 import { monthOf } from "../metering/usage-meter.ts";
 import { usageReport, type UsageRow } from "../metering/usage-report.ts";
 import { assertTenantId } from "../tenancy/tenant-id.ts";
-import { str, withRuntime } from "./context.ts";
+import { str, withServices } from "./context.ts";
 import { table } from "./output.ts";
 import type { Handler } from "./spec.ts";
 
@@ -16,7 +16,7 @@ export const usage: Handler = async (ctx) => {
   if (!["table", "json", "csv"].includes(format)) throw invalidInput(`--format must be table, json or csv, not ${JSON.stringify(format)}`);
   const tenant = str(ctx, "tenant");
   if (tenant !== undefined) assertTenantId(tenant);
-  return withRuntime(ctx, async (rt) => {
+  return withServices(ctx, async (rt) => {
     if (tenant !== undefined) await rt.tenants.get(tenant);
     const rows = await usageReport({ control: rt.control, pricing: rt.config.pricing, month, tenant });
     if (format === "json") return void process.stdout.write(`${JSON.stringify({ month, tenants: rows }, null, 2)}\n`);

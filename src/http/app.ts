@@ -7,7 +7,8 @@ import type { Limits } from "../limits/setup.ts";
 import type { Logger } from "../log.ts";
 import type { LiveStats } from "../metering/live-stats.ts";
 import { buildCatalogue } from "../mcp/server.ts";
-import type { Runtime } from "../runtime.ts";
+import type { Config } from "../config/schema.ts";
+import type { Services } from "../services.ts";
 import type { AppEnv } from "./env.ts";
 import { healthRoutes, type Readiness } from "./health.ts";
 import { errorResponse } from "./jsonrpc.ts";
@@ -28,21 +29,24 @@ import type { AuthorizationServer } from "../oauth/authorization-server.ts";
 import { oauthRoutes } from "../oauth/routes.ts";
 import { securityHeaders } from "./middleware/security-headers.ts";
 
-export type AppDeps = { runtime: Runtime; log: Logger; readiness: Readiness; authenticator: Authenticator; limits: Limits; stats: LiveStats; metricsToken?: string; oauth?: AuthorizationServer | null };
+export type AppDeps = {
+  /** The config as the server runs it (its real listen address: URLs in metadata and audiences name it). */
+  config: Config;
+  services: Pick<Services, "config" | "clock" | "control" | "registry" | "audit" | "migrations">;
+  log: Logger; readiness: Readiness; authenticator: Authenticator; limits: Limits; stats: LiveStats; metricsToken?: string; oauth?: AuthorizationServer | null };
 
-export function createApp({ runtime, log, readiness, authenticator, limits, stats, metricsToken, oauth }: AppDeps): Hono<AppEnv> {
-  const { config } = runtime;
-  const catalogue = buildCatalogue(config, runtime.clock);
+export function createApp({ config, services, log, readiness, authenticator, limits, stats, metricsToken, oauth }: AppDeps): Hono<AppEnv> {
+  const catalogue = buildCatalogue(config, services.clock);
   const app = new Hono<AppEnv>();
 
   app.use("*", requestId({ headerName: "x-request-id" }));
   app.use("*", accessLog(log, stats));
   app.use("*", securityHeaders());
   app.use("*", originGuard(config));
-  app.route("/", healthRoutes(runtime, readiness));
+  app.route("/", healthRoutes(services, readiness));
   app.route("/", wellKnownRoutes(config));
   if (oauth) app.route("/", oauthRoutes(oauth, clientAddress(config)));
-  if (config.metrics.enabled) app.route("/", metricsRoutes({ config, stats, registry: runtime.registry, meter: limits.meter, audit: runtime.audit, token: metricsToken }, "public"));
+  if (config.metrics.enabled) app.route("/", metricsRoutes({ config, stats, registry: services.registry, meter: limits.meter, audit: services.audit, token: metricsToken }, "public"));
   const challenge = challenges(config);
   const toolScopes = new Map(catalogue.tools.map((tool) => [tool.name, tool.scope]));
   const failures = new AuthFailureLimiter({ perMinute: config.limits.auth_failures_per_minute, globalPerMinute: config.limits.auth_failures_global_per_minute });
@@ -52,20 +56,20 @@ export function createApp({ runtime, log, readiness, authenticator, limits, stat
 
   // Headers first: nothing of a request's body is read before its credential is verified.
   app.use("/mcp", requestGate({ maxBytes: config.server.max_body_bytes, readiness, clientAddress: clientAddress(config) }));
-  app.use("/mcp", authenticate({ authenticator, failures, challenges: challenge, audit: runtime.audit, chargeRefused }));
+  app.use("/mcp", authenticate({ authenticator, failures, challenges: challenge, audit: services.audit, chargeRefused }));
   app.use("/mcp", readBody({ maxBytes: config.server.max_body_bytes, timeoutMs: config.server.body_timeout_ms, maxReadsPerAddress: config.server.max_body_reads_per_address }));
   app.use(
     "/mcp",
     authorize(toolScopes, challenge, (c, scope) => {
       const { principal, tenant } = c.get("auth");
       const rpc = c.get("rpc");
-      // Never silent: a failed write is logged at error level and counted (runtime.audit.failures).
-      runtime.audit.recordThrottled(`authz:${principal.subject}`, 60_000, { actor: actorOf(principal), tenantId: tenant.id, action: "authz.denied", target: rpc.tool ?? rpc.method, outcome: "denied", client: c.get("client")(), details: { required_scope: scope } });
+      // Never silent: a failed write is logged at error level and counted (services.audit.failures).
+      services.audit.recordThrottled(`authz:${principal.subject}`, 60_000, { actor: actorOf(principal), tenantId: tenant.id, action: "authz.denied", target: rpc.tool ?? rpc.method, outcome: "denied", client: c.get("client")(), details: { required_scope: scope } });
     }, chargeRefused),
   );
   if (config.limits.enabled) app.use("/mcp", admit(limits.admission));
   else app.use("/mcp", unlimited(config));
-  app.all("/mcp", mcpRoute({ runtime, catalogue, log, meter: limits.meter }));
+  app.all("/mcp", mcpRoute({ services, catalogue, log, meter: limits.meter }));
 
   app.notFound((c) => c.json({ error: "not found", hint: "the MCP endpoint is POST /mcp" }, 404));
   app.onError(onAppError(log));

@@ -9,17 +9,17 @@ import type { Logger } from "../log.ts";
 import type { UsageMeter } from "../metering/usage-meter.ts";
 import { ServerPool } from "../mcp/server-pool.ts";
 import { buildServer, type Catalogue } from "../mcp/server.ts";
-import type { Runtime } from "../runtime.ts";
+import type { Services } from "../services.ts";
 import type { TenantContext } from "../tenancy/context.ts";
 import { createTenantContext } from "../tenancy/tenant-context.ts";
 import type { AppEnv } from "./env.ts";
 import { rpcCodes, rpcErrorResponse } from "./jsonrpc.ts";
 
-type Deps = { runtime: Runtime; catalogue: Catalogue; log: Logger; meter: UsageMeter };
+type Deps = { services: Pick<Services, "config" | "control" | "registry" | "audit">; catalogue: Catalogue; log: Logger; meter: UsageMeter };
 
 const contextOf = (authInfo: AuthInfo | undefined): TenantContext => (authInfo?.extra as { tenant: TenantContext }).tenant;
 
-export function mcpRoute({ runtime, catalogue, log, meter }: Deps): Handler<AppEnv> {
+export function mcpRoute({ services, catalogue, log, meter }: Deps): Handler<AppEnv> {
   const onerror = (error: Error) => log.warn("mcp transport error", { error: error.message });
   const pool = new ServerPool(catalogue);
   const modern = createMcpHandler((sdk) => pool.take(contextOf(sdk.authInfo), "modern"), { legacy: "reject", responseMode: "json", onerror });
@@ -41,7 +41,7 @@ export function mcpRoute({ runtime, catalogue, log, meter }: Deps): Handler<AppE
     const auth = c.get("auth");
     const { principal, tenant } = auth;
     const plan = c.get("plan");
-    const timeoutMs = Math.min(plan.request_timeout_ms, runtime.config.server.request_timeout_ms);
+    const timeoutMs = Math.min(plan.request_timeout_ms, services.config.server.request_timeout_ms);
     const rpc = c.get("rpc");
     const requestId = c.get("requestId");
     const request = c.req.raw;
@@ -50,7 +50,7 @@ export function mcpRoute({ runtime, catalogue, log, meter }: Deps): Handler<AppE
     request.signal.addEventListener("abort", () => deadline.abort(new Error("the client went away")), { once: true });
     try {
       const ctx = createTenantContext({
-        runtime,
+        services,
         auth,
         plan,
         meter,

@@ -6,13 +6,16 @@ import { adminSocketPath } from "../admin/client.ts";
 import { resolve } from "node:path";
 import { parseDuration } from "../duration.ts";
 import type { Logger } from "../log.ts";
-import type { Runtime } from "../runtime.ts";
+import type { Config } from "../config/schema.ts";
+import type { Hono } from "hono";
+import type { AppEnv } from "./env.ts";
 import { claimDataDir } from "../tenancy/server-lock.ts";
 import type { LoadedConfig } from "../config/load.ts";
 import { AppError } from "../errors.ts";
 import { mcpEndpoint } from "../config/urls.ts";
 import { createLogger } from "../log.ts";
-import { openRuntime, storeWorkers } from "../runtime.ts";
+import { createServices, storeWorkers, type Services } from "../services.ts";
+import { serverActor } from "../audit/actor.ts";
 import { raiseFdLimit } from "../tenancy/fd-limit.ts";
 import { Authenticator } from "../auth/authenticate.ts";
 import { JwtVerifier } from "../auth/jwt.ts";
@@ -27,13 +30,20 @@ import { oauthEnabled } from "../oauth/settings.ts";
 
 export type RunningServer = { url: string; port: number; finished: Promise<number>; stop(): Promise<void> };
 
-export async function startServer(loaded: LoadedConfig): Promise<RunningServer> {
+/** Where to listen: `serve --host/--port` override server.host/server.port without touching the loaded config. */
+export type ListenAddress = { host: string; port: number };
+
+/** The config as this server runs it: the listen address it really has (port 0 becomes the port the OS chose). */
+export const withListenAddress = (config: Config, address: ListenAddress): Config => ({ ...config, server: { ...config.server, host: address.host, port: address.port } });
+
+export async function startServer(loaded: LoadedConfig, overrides: Partial<ListenAddress> = {}): Promise<RunningServer> {
   const { config } = loaded;
+  const requested: ListenAddress = { host: overrides.host ?? config.server.host, port: overrides.port ?? config.server.port };
   const log = createLogger(config.log);
   const fdLimit = raiseFdLimit();
   const maxOpen = openFileCap(config.tenancy.max_open_tenants, fdLimit);
   const workers = storeWorkers(config);
-  const runtime = await openRuntime(loaded, Date.now, "server", { workers, maxOpen: maxOpen.cap, log });
+  const services = await createServices(loaded, { workers, maxOpen: maxOpen.cap, log });
   if (maxOpen.cap < config.tenancy.max_open_tenants) {
     log.warn("open tenant files capped by the descriptor limit", { max_open_tenants: config.tenancy.max_open_tenants, cap: maxOpen.cap, fd_limit: fdLimit, hint: "raise the limit (ulimit -n, LimitNOFILE=) to keep more tenants open" });
   }
@@ -44,34 +54,30 @@ export async function startServer(loaded: LoadedConfig): Promise<RunningServer> 
     releaseDataDir = claimDataDir(config.data.dir);
   } catch (error) {
     if (!config.limits.redis_url) {
-      await runtime.close();
+      await services.close();
       throw new AppError("conflict", `${(error as Error).message}; stop it first, or share limits through Redis (limits.redis_url) to run several instances`);
     }
     log.warn("another instance owns this data directory; serving without the admin socket", { error: (error as Error).message });
   }
   const readiness = { draining: false };
-  const oauth = oauthEnabled(config) ? await openAuthorizationServer(runtime) : null;
-  const authenticator = new Authenticator({ keys: runtime.keys, tenants: runtime.tenants, clock: runtime.clock, jwt: JwtVerifier.fromConfig(runtime.config), own: oauth?.ownTokens });
-  const limits = createLimits(runtime, log);
-  const stats = new LiveStats({ clock: runtime.clock, tenantLabels: config.metrics.tenant_labels, tools: buildCatalogue(config).tools.map((tool) => tool.name) });
-  const app = createApp({ runtime, log, readiness, authenticator, limits, stats, metricsToken: loaded.secrets.metricsToken, oauth });
-  const flushUsage = () => authenticator.flushUsage().catch((error) => log.warn("could not record key use", { error: String(error) }));
-  const usageTimer = setInterval(flushUsage, 5_000);
   let inFlight = 0;
   let idle: (() => void) | undefined;
   const tls = config.server.tls;
   const edge = connectionEdge(config);
+  // Until the app is built (it needs the port the OS chose), a request gets 503 like a draining server.
+  let app: Hono<AppEnv> | undefined;
   const listen = (port: number) =>
     Bun.serve({
-      hostname: config.server.host,
+      hostname: requested.host,
       port,
       // Lets a reloaded listener (new certificate) take over the port before the old one stops.
       reusePort: Boolean(tls.cert),
       ...(tls.cert ? { tls: readCertificate(tls.cert, tls.key) } : {}),
       async fetch(request) {
+        if (!app) return Response.json({ status: "starting" }, { status: 503 });
         inFlight++;
         try {
-          return await edge(request, this, () => app.fetch(request, this));
+          return await edge(request, this, () => app!.fetch(request, this));
         } finally {
           if (--inFlight === 0) idle?.();
         }
@@ -81,18 +87,26 @@ export async function startServer(loaded: LoadedConfig): Promise<RunningServer> 
       idleTimeout: Math.ceil(config.server.idle_timeout_ms / 1000),
       development: false,
     });
-  let server = listen(config.server.port);
-  const port = server.port ?? config.server.port;
-  // With port 0 the OS chose one: everything that names our URL (metadata, audience) uses the real one.
-  config.server.port = port;
-  const url = mcpEndpoint(config, port);
-  const tenantCount = (await runtime.tenants.list()).length;
+  // A busy port throws here: `serve` reports it and exits at once (the kernel releases the data directory's lock).
+  let server = listen(requested.port);
+  const port = server.port ?? requested.port;
+  // Everything that names our URL (metadata, audience, the admin API's status) uses the real address.
+  const effective = withListenAddress(config, { host: requested.host, port });
+  const oauth = oauthEnabled(effective) ? await openAuthorizationServer({ ...services, config: effective }) : null;
+  const authenticator = new Authenticator({ keys: services.keys, tenants: services.tenants, clock: services.clock, jwt: JwtVerifier.fromConfig(effective), own: oauth?.ownTokens });
+  const limits = createLimits(services, log);
+  const stats = new LiveStats({ clock: services.clock, tenantLabels: config.metrics.tenant_labels, tools: buildCatalogue(config).tools.map((tool) => tool.name) });
+  app = createApp({ config: effective, services, log, readiness, authenticator, limits, stats, metricsToken: loaded.secrets.metricsToken, oauth });
+  const flushUsage = () => authenticator.flushUsage().catch((error) => log.warn("could not record key use", { error: String(error) }));
+  const usageTimer = setInterval(flushUsage, 5_000);
+  const url = mcpEndpoint(effective);
+  const tenantCount = (await services.tenants.list()).length;
   const lines = [`mcp-mt listening on ${url}`, `data directory: ${config.data.dir}`];
   if (tenantCount === 0) lines.push("no tenants yet: add the first one with `mcp-mt tenant add <id>` (it prints the API key)");
 
-  const backupTimer = scheduleBackups(runtime, log);
-  const metrics = startMetricsListener({ config, stats, registry: runtime.registry, meter: limits.meter, audit: runtime.audit, token: loaded.secrets.metricsToken }, log);
-  const admin = releaseDataDir ? startAdmin({ runtime, stats, limits, readiness, onChange: () => authenticator.forget(), forgetTenant: (id) => limits.forgetTenant(id) }, loaded.secrets.adminToken, log) : { stop: async () => undefined };
+  const backupTimer = scheduleBackups(services, log);
+  const metrics = startMetricsListener({ config, stats, registry: services.registry, meter: limits.meter, audit: services.audit, token: loaded.secrets.metricsToken }, log);
+  const admin = releaseDataDir ? startAdmin({ services, mcpUrl: url, stats, limits, readiness, onChange: () => authenticator.forget(), forgetTenant: (id) => limits.forgetTenant(id) }, loaded.secrets.adminToken, log) : { stop: async () => undefined };
 
 
   let resolveFinished!: (code: number) => void;
@@ -130,7 +144,7 @@ export async function startServer(loaded: LoadedConfig): Promise<RunningServer> 
       await step("key last-used flush", () => authenticator.flushUsage());
       await step("usage meter flush and refusal audit", () => limits.close());
       await step("OAuth", () => oauth?.close());
-      await step("tenant checkpoints and close", () => runtime.close());
+      await step("tenant checkpoints and close", () => services.close());
       releaseDataDir?.();
       watchdog.cancel();
       if (lost.length) {
@@ -216,8 +230,8 @@ function readCertificate(cert: string, key: string): { cert: string; key: string
 }
 
 /** Scheduled backups (backups.interval): one every interval, the newest backups.keep kept. */
-function scheduleBackups(runtime: Runtime, log: Logger): ReturnType<typeof setInterval> | undefined {
-  const { interval, dir, keep } = runtime.config.backups;
+function scheduleBackups(services: Pick<Services, "config" | "backups">, log: Logger): ReturnType<typeof setInterval> | undefined {
+  const { interval, dir, keep } = services.config.backups;
   if (interval === "0") return undefined;
   const everyMs = parseDuration(interval, "backups.interval");
   const out = resolve(dir);
@@ -226,8 +240,8 @@ function scheduleBackups(runtime: Runtime, log: Logger): ReturnType<typeof setIn
     if (running) return;
     running = true;
     try {
-      const { dir: written } = await runtime.backups.backup({ out });
-      const pruned = runtime.backups.prune(out, keep);
+      const { dir: written } = await services.backups.backup({ out }, serverActor);
+      const pruned = services.backups.prune(out, keep);
       log.info("scheduled backup written", { dir: written, pruned: pruned.length });
     } catch (error) {
       log.error("scheduled backup failed", { error: error instanceof Error ? error.message : String(error) });
@@ -241,11 +255,11 @@ function scheduleBackups(runtime: Runtime, log: Logger): ReturnType<typeof setIn
 /** The admin API: always on the Unix socket <data.dir>/admin.sock (0600), optionally on loopback TCP with a token. */
 function startAdmin(deps: AdminDeps, token: string | undefined, log: Logger): { stop(): Promise<void> } {
   const app = adminApp(deps);
-  const socket = adminSocketPath(deps.runtime.config.data.dir);
+  const socket = adminSocketPath(deps.services.config.data.dir);
   rmSync(socket, { force: true });
   const unix = Bun.serve({ unix: socket, fetch: app.fetch });
   chmodSync(socket, 0o600);
-  const port = deps.runtime.config.admin.tcp_port;
+  const port = deps.services.config.admin.tcp_port;
   let tcp: ReturnType<typeof Bun.serve> | undefined;
   if (port) {
     if (!token) throw new AppError("config_invalid", "admin.tcp_port needs MCP_MT_ADMIN_TOKEN");

@@ -3,7 +3,7 @@ import { RefusalCounter } from "../audit/refusal-counter.ts";
 import type { Logger } from "../log.ts";
 import { buildCatalogue } from "../mcp/server.ts";
 import { UsageMeter } from "../metering/usage-meter.ts";
-import type { Runtime } from "../runtime.ts";
+import type { Services } from "../services.ts";
 import { Admission, type CatalogueTool } from "./admission.ts";
 import { CpuBudget } from "./cpu-budget.ts";
 import { monotonicNow, realTimers, type MonotonicClock, type Timers } from "./monotonic-clock.ts";
@@ -22,20 +22,20 @@ export type Limits = {
 };
 
 /** `monotonic` and `timers` drive every window, wait and interval here (the wall clock only names months). */
-export function createLimits(runtime: Runtime, log: Logger, time: { monotonic?: MonotonicClock; timers?: Timers } = {}): Limits {
-  const { config, clock } = runtime;
+export function createLimits(services: Pick<Services, "config" | "clock" | "control" | "audit" | "registry">, log: Logger, time: { monotonic?: MonotonicClock; timers?: Timers } = {}): Limits {
+  const { config, clock } = services;
   const monotonic = time.monotonic ?? monotonicNow;
   const timers = time.timers ?? realTimers;
   const limiter: RateLimiter = config.limits.redis_url
     ? new RedisRateLimiter({ url: config.limits.redis_url, timeoutMs: config.limits.redis_timeout_ms, failureMode: config.limits.failure_mode, log })
     : new InProcessRateLimiter(monotonic, config.limits.window_ms);
-  const meter = new UsageMeter({ control: runtime.control, clock, monotonic, timers });
+  const meter = new UsageMeter({ control: services.control, clock, monotonic, timers });
   meter.start(config.metering.flush_interval_ms, (error) => log.warn("usage flush failed; will retry", { error: String(error) }));
-  const refusals = new RefusalCounter(runtime.audit, clock);
+  const refusals = new RefusalCounter(services.audit, clock);
   refusals.start(60_000, (error) => log.warn("audit of refusals failed", { error: String(error) }));
   const cpu = new CpuBudget({ windowMs: config.limits.window_ms, clock: monotonic });
   // Every tenant call's CPU time on its store worker is charged to the tenant.
-  runtime.registry.observeBusy((tenant, ms) => cpu.charge(tenant, ms));
+  services.registry.observeBusy((tenant, ms) => cpu.charge(tenant, ms));
   const tools = new Map<string, CatalogueTool>(buildCatalogue(config, clock).tools.map((tool) => [tool.name, tool]));
   const admission = new Admission({ config, limiter, meter, clock, tools, cpu, timers, onRefused: (tenantId, kind) => refusals.count(tenantId, kind) });
   return {

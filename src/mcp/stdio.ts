@@ -12,8 +12,9 @@ import { allScopes, type Scope } from "../auth/scopes.ts";
 import { AppError, notFound } from "../errors.ts";
 import { RemoteAdmitter, type Admitter } from "../limits/gate.ts";
 import { createLimits } from "../limits/setup.ts";
+import type { Config } from "../config/schema.ts";
 import { createLogger } from "../log.ts";
-import type { Runtime } from "../runtime.ts";
+import type { Services } from "../services.ts";
 import { createTenantContext } from "../tenancy/tenant-context.ts";
 import { AdmittingTransport } from "./admitting-transport.ts";
 import { buildCatalogue, buildServer, type HandlerExtra } from "./server.ts";
@@ -25,20 +26,20 @@ export type StdioCredential = { apiKey: string } | { tenantId: string };
 const operatorCacheMs = 1_000;
 
 /** Serves until stdin closes; resolves with the exit code. */
-export async function serveStdioSession(runtime: Runtime, credential: StdioCredential): Promise<number> {
-  const { config } = runtime;
+export async function serveStdioSession(services: Services, credential: StdioCredential): Promise<number> {
+  const { config } = services;
   const log = createLogger(config.log, { transport: "stdio" });
-  const authenticator = new Authenticator({ keys: runtime.keys, tenants: runtime.tenants, clock: runtime.clock, jwt: JwtVerifier.fromConfig(config) });
-  const authenticate = "apiKey" in credential ? keyAuthentication(authenticator, credential.apiKey.trim()) : operatorAuthentication(runtime, credential.tenantId);
+  const authenticator = new Authenticator({ keys: services.keys, tenants: services.tenants, clock: services.clock, jwt: JwtVerifier.fromConfig(config) });
+  const authenticate = "apiKey" in credential ? keyAuthentication(authenticator, credential.apiKey.trim()) : operatorAuthentication(services, credential.tenantId);
   // Fail fast on a bad credential: the client sees the process exit with the reason on stderr.
   const first = await authenticate();
   await authenticator.flushUsage();
   const usageFlush = setInterval(() => void authenticator.flushUsage().catch(() => undefined), 60_000);
   usageFlush.unref?.();
-  const catalogue = buildCatalogue(config, runtime.clock);
-  const limits = createLimits(runtime, log);
+  const catalogue = buildCatalogue(config, services.clock);
+  const limits = createLimits(services, log);
   const tools = new Map(catalogue.tools.map((tool) => [tool.name, tool]));
-  const admitter = admitterFor(runtime, limits.admission, tools, (mode) => log.info("stdio admission", { via: mode }));
+  const admitter = admitterFor(config, limits.admission, tools, (mode) => log.info("stdio admission", { via: mode }));
   log.info("stdio session started", { tenant: first.tenant.id, subject: first.principal.subject });
 
   const gate = new StdioGate({
@@ -48,7 +49,7 @@ export async function serveStdioSession(runtime: Runtime, credential: StdioCrede
     toolScopes: new Map(catalogue.tools.map((tool) => [tool.name, tool.scope as Scope])),
     contextFor: (auth, plan, signal) => {
       const requestId = `stdio-${crypto.randomUUID()}`;
-      return createTenantContext({ runtime, auth, plan, meter: limits.meter, requestId, signal, log: () => log.child({ request_id: requestId, tenant: auth.tenant.id }), client: () => "stdio" });
+      return createTenantContext({ services, auth, plan, meter: limits.meter, requestId, signal, log: () => log.child({ request_id: requestId, tenant: auth.tenant.id }), client: () => "stdio" });
     },
   });
   const closed = new Promise<void>((resolve) => {
@@ -71,12 +72,12 @@ export async function serveStdioSession(runtime: Runtime, credential: StdioCrede
  * Per request: the running server's admission when one serves this data directory (one rate window, quota
  * and concurrency cap per tenant across HTTP and stdio), else this process's own. Null: limits disabled.
  */
-function admitterFor(runtime: Runtime, local: Admitter, tools: ConstructorParameters<typeof RemoteAdmitter>[1], onSwitch: (mode: string) => void): () => Admitter | null {
-  if (!runtime.config.limits.enabled) return () => null;
+function admitterFor(config: Config, local: Admitter, tools: ConstructorParameters<typeof RemoteAdmitter>[1], onSwitch: (mode: string) => void): () => Admitter | null {
+  if (!config.limits.enabled) return () => null;
   let mode = "";
   let remote: { socket: string; admitter: Admitter } | null = null;
   return () => {
-    const client = adminClient(runtime.config);
+    const client = adminClient(config);
     const next = client ? "server" : "in-process";
     if (next !== mode) onSwitch((mode = next));
     if (!client) return local;
@@ -98,12 +99,12 @@ function fallBack(remote: Admitter, local: Admitter): Admitter {
 const keyAuthentication = (authenticator: Authenticator, key: string) => () => authenticator.authenticate(key);
 
 /** An operator on the host already has the files; --tenant only saves them a key. Re-read at most once a second. */
-function operatorAuthentication(runtime: Runtime, tenantId: string): () => Promise<Authenticated> {
+function operatorAuthentication(services: Pick<Services, "clock" | "tenants">, tenantId: string): () => Promise<Authenticated> {
   let cached: { value: Authenticated; until: number } | null = null;
   return async () => {
-    const now = runtime.clock();
+    const now = services.clock();
     if (!cached || cached.until <= now) {
-      const tenant = await runtime.tenants.find(tenantId);
+      const tenant = await services.tenants.find(tenantId);
       if (!tenant) throw notFound(`tenant ${tenantId} does not exist`);
       cached = { value: { tenant, principal: { tenantId: tenant.id, subject: "operator", kind: "operator", scopes: [...allScopes] } }, until: now + operatorCacheMs };
     }

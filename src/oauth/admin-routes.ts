@@ -2,15 +2,15 @@
 import { Hono, type Context } from "hono";
 import { z } from "zod";
 import { AppError } from "../errors.ts";
-import type { Runtime } from "../runtime.ts";
+import type { Services } from "../services.ts";
 import { roles } from "./members.ts";
 import { localOAuthOperator } from "./oauth-operator.ts";
 
 const member = z.object({ email: z.string(), tenant: z.string().optional() });
 
-export function oauthAdminRoutes(runtime: Runtime, onChange: () => void): Hono {
+export function oauthAdminRoutes(services: Pick<Services, "config" | "clock" | "oauth">, onChange: () => void): Hono {
   const app = new Hono();
-  const operator = (c: Context) => localOAuthOperator(runtime, c.req.header("x-mcp-mt-actor") || "operator:admin-api", onChange);
+  const operator = (c: Context) => localOAuthOperator(services, c.req.header("x-mcp-mt-actor") || "operator:admin-api", onChange);
   const body = async <T>(c: Context, schema: z.ZodType<T>): Promise<T> => {
     const parsed = schema.safeParse(await c.req.json().catch(() => undefined));
     if (!parsed.success) throw new AppError("invalid_input", `invalid request body: ${parsed.error.issues.map((i) => `${i.path.join(".") || "body"}: ${i.message}`).join("; ")}`);

@@ -4,24 +4,30 @@ import type { OwnTokens } from "../auth/authenticate.ts";
 import { JwtVerifier } from "../auth/jwt.ts";
 import { AppError } from "../errors.ts";
 import { InProcessRateLimiter } from "../limits/rate-limiter.ts";
-import type { Runtime } from "../runtime.ts";
+import type { AuditLog } from "../audit/audit-log.ts";
+import type { KeyService } from "../auth/keys.ts";
+import type { Config } from "../config/schema.ts";
+import type { Services } from "../services.ts";
+import type { TenantService } from "../tenancy/tenants.ts";
 import { AccountLockout } from "./lockout.ts";
-import { ClientMetadataDocuments } from "./client-metadata-document.ts";
-import { ClientService } from "./clients.ts";
 import { AuthorizationCodes } from "./codes.ts";
-import { GrantService } from "./grants.ts";
-import { MemberService } from "./members.ts";
+import type { OAuthServices } from "./oauth-services.ts";
 import { Sessions } from "./sessions.ts";
 import { durationsOf, issuerOf, resourceOf, type OAuthDurations } from "./settings.ts";
 import { signingAlgorithm, SigningKeys } from "./signing-keys.ts";
 
 export type AuthorizationServer = {
-  runtime: Runtime;
+  config: Config;
+  clock: () => number;
+  tenants: TenantService;
+  /** API keys (a member may sign in with one); `keys` are the signing keys. */
+  apiKeys: KeyService;
+  audit: AuditLog;
   durations: OAuthDurations;
   keys: SigningKeys;
-  members: MemberService;
-  clients: ClientService;
-  grants: GrantService;
+  members: OAuthServices["members"];
+  clients: OAuthServices["clients"];
+  grants: OAuthServices["grants"];
   codes: AuthorizationCodes;
   sessions: Sessions;
   lockout: AccountLockout;
@@ -36,23 +42,15 @@ export type AuthorizationServer = {
   close(): void;
 };
 
-/** The services that live in the control plane (members, clients, grants), for the CLI as well as the server. */
-export function oauthServices(runtime: Runtime, actor = runtime.actor, durations: OAuthDurations = durationsOf(runtime.config)) {
-  const o = runtime.config.auth.oauth;
-  const documents = o.cimd ? new ClientMetadataDocuments({ allowPrivate: o.cimd_allow_private, maxBytes: o.cimd_max_bytes, timeoutMs: o.cimd_timeout_ms, cacheMs: o.cimd_cache_seconds * 1000 }) : null;
-  return {
-    members: new MemberService({ control: runtime.control, clock: runtime.clock, audit: runtime.audit, actor }),
-    clients: new ClientService({ control: runtime.control, clock: runtime.clock, documents, unusedMs: durations.unusedClientMs, maxUnused: o.dcr_max_unused }),
-    grants: new GrantService({ control: runtime.control, clock: runtime.clock, audit: runtime.audit, actor, refreshMs: durations.refreshMs }),
-  };
-}
+/** What the authorization server needs of the services: the config, the control-plane services, the audit log. */
+export type AuthorizationServerDeps = Pick<Services, "config" | "clock" | "tenants" | "keys" | "audit" | "oauth">;
 
-export async function openAuthorizationServer(runtime: Runtime): Promise<AuthorizationServer> {
-  const { config } = runtime;
+export async function openAuthorizationServer(deps: AuthorizationServerDeps): Promise<AuthorizationServer> {
+  const { config, clock } = deps;
   const durations = durationsOf(config);
   if (durations.graceMs < durations.accessMs) throw new AppError("config_invalid", "auth.oauth.key_grace must be at least auth.oauth.access_token_ttl (tokens signed by a rotated key must stay valid until they expire)");
-  const keys = await new SigningKeys(config.data.dir, runtime.clock).open();
-  const services = oauthServices(runtime, runtime.actor, durations);
+  const keys = await new SigningKeys(config.data.dir, clock).open();
+  const services = deps.oauth;
   const verifier = JwtVerifier.forOwnIssuer({
     issuer: () => issuerOf(config),
     audience: () => resourceOf(config),
@@ -68,7 +66,11 @@ export async function openAuthorizationServer(runtime: Runtime): Promise<Authori
   }, 3_600_000);
   sweeper.unref?.();
   return {
-    runtime,
+    config,
+    clock,
+    tenants: deps.tenants,
+    apiKeys: deps.keys,
+    audit: deps.audit,
     durations,
     keys,
     ...services,

@@ -44,7 +44,6 @@ function shownTarget(uri: string): string {
 
 export function browserRoutes(as: AuthorizationServer, clientAddress: (c: Context) => string): Hono {
   const routes = new Hono();
-  const { runtime } = as;
   const secure = () => as.issuer().startsWith("https://");
   const cookieName = () => (secure() ? "__Host-mcpmt_session" : "mcpmt_session");
 
@@ -146,7 +145,7 @@ export function browserRoutes(as: AuthorizationServer, clientAddress: (c: Contex
     if (!session || !as.sessions.csrfValid(session, form.csrf)) return errorPage(c, 403, "Form expired", "This form is no longer valid (the page was open too long, or it did not come from this site). Start again from the app.");
     const requestId = typeof form.request === "string" ? form.request : null;
     const address = `signin:${clientAddress(c)}`;
-    const perMinute = runtime.config.limits.auth_failures_per_minute;
+    const perMinute = as.config.limits.auth_failures_per_minute;
     if (as.limiter.consumeNow(address, perMinute, 60_000, 0).remaining <= 0) return signInPage(c, session, requestId, 429, "Too many failed sign-ins from this address; wait a minute.");
     const fail = (message: string, email = "") => {
       as.limiter.consumeNow(address, perMinute, 60_000, 1);
@@ -157,7 +156,7 @@ export function browserRoutes(as: AuthorizationServer, clientAddress: (c: Contex
       const key = typeof form.api_key === "string" ? form.api_key.trim() : "";
       let row;
       try {
-        row = await runtime.keys.verify(key);
+        row = await as.apiKeys.verify(key);
       } catch {
         return fail("That API key is not valid.");
       }
@@ -184,12 +183,12 @@ export function browserRoutes(as: AuthorizationServer, clientAddress: (c: Contex
       as.lockout.succeeded(lockoutKey(member));
       signer = { tenantId: member.tenantId, subject: `member:${member.id}`, label: member.email, maxScopes: scopesOfRole(member.role as Role), admin: member.role === "admin" };
     }
-    const tenant = await runtime.tenants.find(signer.tenantId);
+    const tenant = await as.tenants.find(signer.tenantId);
     if (!tenant) return fail("That account's tenant no longer exists.");
     if (tenant.status === "suspended") return signInPage(c, session, requestId, 403, `Tenant ${tenant.id} is suspended; contact the server's operator.`);
     const next = as.sessions.signIn(session, signer);
     setSession(c, next);
-    void runtime.audit.append({ actor: `oauth:${signer.subject}`, tenantId: signer.tenantId, action: "oauth.signed_in", client: clientAddress(c), details: { method: form.method === "api_key" ? "api_key" : "password" } }).catch(() => undefined);
+    void as.audit.append({ actor: `oauth:${signer.subject}`, tenantId: signer.tenantId, action: "oauth.signed_in", client: clientAddress(c), details: { method: form.method === "api_key" ? "api_key" : "password" } }).catch(() => undefined);
     return afterSignIn(c, next, requestId);
   });
 
@@ -207,20 +206,20 @@ export function browserRoutes(as: AuthorizationServer, clientAddress: (c: Contex
       session.pendingTotp = undefined;
       return signInPage(c, session, pending.requestId, 423, "This account is locked after too many wrong attempts; try again later or ask the operator for a sign-in link.");
     }
-    const step = matchTotp(member.totpSecret, typeof form.code === "string" ? form.code.trim() : "", runtime.clock());
+    const step = matchTotp(member.totpSecret, typeof form.code === "string" ? form.code.trim() : "", as.clock());
     if (step === null || step <= (as.totpSteps.get(member.id) ?? -1)) {
       as.lockout.failed(lockoutKey(member));
-      as.limiter.consumeNow(`signin:${clientAddress(c)}`, runtime.config.limits.auth_failures_per_minute, 60_000, 1);
+      as.limiter.consumeNow(`signin:${clientAddress(c)}`, as.config.limits.auth_failures_per_minute, 60_000, 1);
       return page(c, 401, <TotpPage csrf={as.sessions.csrfToken(session)} error="That code is not valid (or was already used)." />);
     }
     as.totpSteps.set(member.id, step);
     as.lockout.succeeded(lockoutKey(member));
-    const tenant = await runtime.tenants.find(member.tenantId);
+    const tenant = await as.tenants.find(member.tenantId);
     if (!tenant || tenant.status === "suspended") return errorPage(c, 403, "Tenant suspended", "This tenant is suspended; contact the server's operator.");
     session.pendingTotp = undefined;
     const next = as.sessions.signIn(session, { tenantId: member.tenantId, subject: `member:${member.id}`, label: member.email, maxScopes: scopesOfRole(member.role as Role), admin: member.role === "admin" });
     setSession(c, next);
-    void runtime.audit.append({ actor: `oauth:member:${member.id}`, tenantId: member.tenantId, action: "oauth.signed_in", client: clientAddress(c), details: { method: "password+totp" } }).catch(() => undefined);
+    void as.audit.append({ actor: `oauth:member:${member.id}`, tenantId: member.tenantId, action: "oauth.signed_in", client: clientAddress(c), details: { method: "password+totp" } }).catch(() => undefined);
     return afterSignIn(c, next, pending.requestId);
   });
 
@@ -275,7 +274,7 @@ export function browserRoutes(as: AuthorizationServer, clientAddress: (c: Contex
     const signer = session.signer;
     const allowed = grant && grant.tenant_id === signer.tenantId && (grant.subject === signer.subject || signer.admin);
     if (!grant || !allowed) return errorPage(c, 404, "Unknown app", "There is no such connected app for this account.");
-    await as.grants.revoke(grant.id, "revoked on the connected apps page", `oauth:${signer.subject}`);
+    await as.grants.revoke(grant.id, "revoked on the connected apps page", { actor: `oauth:${signer.subject}` });
     return c.redirect(`${oauthPaths.apps}?notice=revoked`, 303);
   });
 
@@ -301,7 +300,7 @@ export function browserRoutes(as: AuthorizationServer, clientAddress: (c: Contex
     if (!session || !as.sessions.csrfValid(session, form.csrf)) return errorPage(c, 403, "Form expired", "This form is no longer valid; open the link again.");
     const member = typeof form.t === "string" ? await as.members.redeemLink(form.t) : null;
     if (!member) return errorPage(c, 400, "Link expired", "This sign-in link was already used, has expired, or is unknown. Ask the operator for a new one (mcp-mt member link).");
-    const tenant = await runtime.tenants.find(member.tenantId);
+    const tenant = await as.tenants.find(member.tenantId);
     if (!tenant || tenant.status === "suspended") return errorPage(c, 403, "Tenant suspended", "This tenant is suspended; contact the server's operator.");
     const next = as.sessions.signIn(session, { tenantId: member.tenantId, subject: `member:${member.id}`, label: member.email, maxScopes: scopesOfRole(member.role as Role), admin: member.role === "admin" });
     setSession(c, next);

@@ -3,6 +3,7 @@
  * again means it was copied, so the whole grant is revoked (OAuth 2.1 refresh token reuse detection).
  */
 import { and, desc, eq, isNotNull, isNull, lt, or } from "drizzle-orm";
+import { serverActor, type Acting } from "../audit/actor.ts";
 import type { AuditLog } from "../audit/audit-log.ts";
 import { AppError, notFound } from "../errors.ts";
 import type { ControlDatabase } from "../store/control/db.ts";
@@ -44,14 +45,12 @@ export class GrantService {
   readonly #control: ControlDatabase;
   readonly #clock: () => number;
   readonly #audit: AuditLog;
-  readonly #actor: string;
   readonly #refreshMs: number;
 
-  constructor(options: { control: ControlDatabase; clock: () => number; audit: AuditLog; actor: string; refreshMs: number }) {
+  constructor(options: { control: ControlDatabase; clock: () => number; audit: AuditLog; refreshMs: number }) {
     this.#control = options.control;
     this.#clock = options.clock;
     this.#audit = options.audit;
-    this.#actor = options.actor;
     this.#refreshMs = options.refreshMs;
   }
 
@@ -91,7 +90,7 @@ export class GrantService {
     if (row.revokedAt !== null) throw new OAuthError("invalid_grant", "the grant was revoked");
     if (!sameText(hash, row.refreshHash)) {
       if (row.previousHashes.includes(hash)) {
-        await this.revoke(id, "refresh token reused after rotation");
+        await this.revoke(id, "refresh token reused after rotation", serverActor);
         throw new OAuthError("invalid_grant", "refresh token already used: the grant is revoked");
       }
       throw new OAuthError("invalid_grant", "unknown refresh token");
@@ -107,7 +106,7 @@ export class GrantService {
       .where(and(eq(oauthGrants.id, id), eq(oauthGrants.refreshHash, row.refreshHash), isNull(oauthGrants.revokedAt)))
       .returning({ id: oauthGrants.id });
     if (updated.length !== 1) {
-      await this.revoke(id, "refresh token reused after rotation");
+      await this.revoke(id, "refresh token reused after rotation", serverActor);
       throw new OAuthError("invalid_grant", "refresh token already used: the grant is revoked");
     }
     return { row: { ...row, refreshHash: sha256(next), previousHashes, lastUsedAt: now }, refreshToken: `${tokenPrefix}${id}.${next}` };
@@ -124,16 +123,16 @@ export class GrantService {
     const row = await this.#find(parsed.id);
     if (!row || (clientId !== null && row.clientId !== clientId)) return;
     const hash = sha256(parsed.secret);
-    if (sameText(hash, row.refreshHash) || row.previousHashes.includes(hash)) await this.revoke(row.id, "revoked by the client");
+    if (sameText(hash, row.refreshHash) || row.previousHashes.includes(hash)) await this.revoke(row.id, "revoked by the client", serverActor);
   }
 
-  async revoke(id: string, reason: string, actor = this.#actor): Promise<GrantInfo> {
+  async revoke(id: string, reason: string, by: Acting): Promise<GrantInfo> {
     const row = await this.#find(id);
     if (!row) throw notFound(`no grant ${id}`);
     if (row.revokedAt === null) {
       const now = this.#clock();
       await this.#control.db.update(oauthGrants).set({ revokedAt: now, revokedReason: reason }).where(eq(oauthGrants.id, id));
-      await this.#audit.append({ actor, tenantId: row.tenantId, action: "oauth.revoked", target: id, details: { reason } });
+      await this.#audit.append({ actor: by.actor, tenantId: row.tenantId, action: "oauth.revoked", target: id, details: { reason } });
       return this.describe({ ...row, revokedAt: now, revokedReason: reason });
     }
     return this.describe(row);

@@ -1,5 +1,6 @@
 /** Tenant members who sign in on the OAuth pages: passwords (argon2id, never stored or logged in clear) and one-time links. */
 import { and, eq, isNull } from "drizzle-orm";
+import type { Acting } from "../audit/actor.ts";
 import type { AuditLog } from "../audit/audit-log.ts";
 import { allScopes, type Scope } from "../auth/scopes.ts";
 import { AppError, invalidInput, notFound } from "../errors.ts";
@@ -44,17 +45,15 @@ export class MemberService {
   readonly #control: ControlDatabase;
   readonly #clock: () => number;
   readonly #audit: AuditLog;
-  readonly #actor: string;
 
-  constructor(options: { control: ControlDatabase; clock: () => number; audit: AuditLog; actor: string }) {
+  constructor(options: { control: ControlDatabase; clock: () => number; audit: AuditLog }) {
     this.#control = options.control;
     this.#clock = options.clock;
     this.#audit = options.audit;
-    this.#actor = options.actor;
   }
 
   /** Adds a member with a generated password (returned once) or the one given. */
-  async add(tenantId: string, emailText: string, role: Role, password?: string): Promise<MemberInfo & { password: string }> {
+  async add(tenantId: string, emailText: string, role: Role, password: string | undefined, by: Acting): Promise<MemberInfo & { password: string }> {
     const email = normalizeEmail(emailText);
     if (!roles.includes(role)) throw invalidInput(`--role must be one of ${roles.join(", ")}`);
     const [tenant] = await this.#control.db.select({ id: tenants.id }).from(tenants).where(eq(tenants.id, tenantId));
@@ -65,7 +64,7 @@ export class MemberService {
     assertPassword(secret);
     const row: MemberRow = { id: `m_${randomToken(9)}`, tenantId, email, role, passwordHash: await Bun.password.hash(secret, { algorithm: "argon2id" }), totpSecret: null, createdAt: this.#clock() };
     await this.#control.db.insert(members).values(row);
-    await this.#audit.append({ actor: this.#actor, tenantId, action: "member.added", target: email, details: { role } });
+    await this.#audit.append({ actor: by.actor, tenantId, action: "member.added", target: email, details: { role } });
     return { ...describe(row), password: secret };
   }
 
@@ -89,43 +88,43 @@ export class MemberService {
   }
 
   /** Removes a member and revokes every grant they signed (effective within a second). */
-  async remove(emailText: string, tenantId?: string): Promise<MemberInfo> {
+  async remove(emailText: string, tenantId: string | undefined, by: Acting): Promise<MemberInfo> {
     const row = await this.resolve(emailText, tenantId);
     const now = this.#clock();
     await this.#control.db.update(oauthGrants).set({ revokedAt: now, revokedReason: "member removed" }).where(eq(oauthGrants.subject, `member:${row.id}`));
     await this.#control.db.delete(members).where(eq(members.id, row.id));
-    await this.#audit.append({ actor: this.#actor, tenantId: row.tenantId, action: "member.removed", target: row.email, details: {} });
+    await this.#audit.append({ actor: by.actor, tenantId: row.tenantId, action: "member.removed", target: row.email, details: {} });
     return describe(row);
   }
 
   /** Sets a new password (generated unless given) and revokes the member's grants: a reset means the old secret is not trusted. */
-  async reset(emailText: string, tenantId?: string, password?: string): Promise<MemberInfo & { password: string }> {
+  async reset(emailText: string, tenantId: string | undefined, password: string | undefined, by: Acting): Promise<MemberInfo & { password: string }> {
     const row = await this.resolve(emailText, tenantId);
     const secret = password ?? generatePassword();
     assertPassword(secret);
     const now = this.#clock();
     await this.#control.db.update(members).set({ passwordHash: await Bun.password.hash(secret, { algorithm: "argon2id" }) }).where(eq(members.id, row.id));
     await this.#control.db.update(oauthGrants).set({ revokedAt: now, revokedReason: "password reset" }).where(and(eq(oauthGrants.subject, `member:${row.id}`)));
-    await this.#audit.append({ actor: this.#actor, tenantId: row.tenantId, action: "member.reset", target: row.email, details: {} });
+    await this.#audit.append({ actor: by.actor, tenantId: row.tenantId, action: "member.reset", target: row.email, details: {} });
     return { ...describe(row), password: secret };
   }
 
   /** Turns the second factor on (a new secret, returned once) or off. */
-  async setTotp(emailText: string, tenantId: string | undefined, on: boolean): Promise<{ member: MemberInfo; secret: string | null }> {
+  async setTotp(emailText: string, tenantId: string | undefined, on: boolean, by: Acting): Promise<{ member: MemberInfo; secret: string | null }> {
     const row = await this.resolve(emailText, tenantId);
     const secret = on ? newTotpSecret() : null;
     await this.#control.db.update(members).set({ totpSecret: secret }).where(eq(members.id, row.id));
-    await this.#audit.append({ actor: this.#actor, tenantId: row.tenantId, action: on ? "member.totp_on" : "member.totp_off", target: row.email, details: {} });
+    await this.#audit.append({ actor: by.actor, tenantId: row.tenantId, action: on ? "member.totp_on" : "member.totp_off", target: row.email, details: {} });
     return { member: describe({ ...row, totpSecret: secret }), secret };
   }
 
   /** A one-time sign-in link secret for the member (only its hash is stored). */
-  async link(emailText: string, tenantId: string | undefined, ttlMs: number): Promise<{ member: MemberInfo; secret: string; expires_at: string }> {
+  async link(emailText: string, tenantId: string | undefined, ttlMs: number, by: Acting): Promise<{ member: MemberInfo; secret: string; expires_at: string }> {
     const row = await this.resolve(emailText, tenantId);
     const secret = randomToken(24);
     const expiresAt = this.#clock() + ttlMs;
     await this.#control.db.insert(signInLinks).values({ hash: sha256(secret), memberId: row.id, expiresAt, usedAt: null });
-    await this.#audit.append({ actor: this.#actor, tenantId: row.tenantId, action: "member.link", target: row.email, details: { expires_at: iso(expiresAt) } });
+    await this.#audit.append({ actor: by.actor, tenantId: row.tenantId, action: "member.link", target: row.email, details: { expires_at: iso(expiresAt) } });
     return { member: describe(row), secret, expires_at: iso(expiresAt) };
   }
 

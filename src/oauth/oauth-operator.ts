@@ -5,8 +5,7 @@
  */
 import type { AdminClient } from "../admin/client.ts";
 import { publicBaseUrl } from "../config/urls.ts";
-import type { Runtime } from "../runtime.ts";
-import { oauthServices } from "./authorization-server.ts";
+import type { Services } from "../services.ts";
 import type { ClientInfo } from "./clients.ts";
 import type { GrantInfo } from "./grants.ts";
 import type { MemberInfo, Role } from "./members.ts";
@@ -27,23 +26,24 @@ export type OAuthOperator = {
   rotateKeys(graceMs: number): Promise<{ kid: string; retired: string[] }>;
 };
 
-/** The actions on this process's runtime (the CLI with no server, or the server answering its admin API). */
-export function localOAuthOperator(runtime: Runtime, actor = runtime.actor, afterChange: () => void = () => undefined): OAuthOperator {
-  const { members, clients, grants } = oauthServices(runtime, actor);
+/** The actions on this process's services (the CLI with no server, or the server answering its admin API), done as `actor`. */
+export function localOAuthOperator(services: Pick<Services, "config" | "clock" | "oauth">, actor: string, afterChange: () => void = () => undefined): OAuthOperator {
+  const { members, clients, grants } = services.oauth;
+  const by = { actor };
   const changed = <T>(work: Promise<T>) => work.finally(afterChange);
   return {
-    addMember: (tenantId, email, role, password) => members.add(tenantId, email, role, password),
-    removeMember: (email, tenant) => changed(members.remove(email, tenant)),
-    resetMember: (email, options) => changed(members.reset(email, options.tenant, options.password)),
+    addMember: (tenantId, email, role, password) => members.add(tenantId, email, role, password, by),
+    removeMember: (email, tenant) => changed(members.remove(email, tenant, by)),
+    resetMember: (email, options) => changed(members.reset(email, options.tenant, options.password, by)),
     async linkMember(email, tenant) {
-      const { member, secret, expires_at } = await members.link(email, tenant, durationsOf(runtime.config).linkMs);
-      return { member, expires_at, url: `${publicBaseUrl(runtime.config)}${oauthPaths.link}?t=${secret}` };
+      const { member, secret, expires_at } = await members.link(email, tenant, durationsOf(services.config).linkMs, by);
+      return { member, expires_at, url: `${publicBaseUrl(services.config)}${oauthPaths.link}?t=${secret}` };
     },
-    setTotp: (email, tenant, on) => members.setTotp(email, tenant, on),
+    setTotp: (email, tenant, on) => members.setTotp(email, tenant, on, by),
     addClient: (name, redirectUris) => clients.add(name, redirectUris),
     removeClient: (id) => clients.remove(id),
-    revokeGrant: (id) => changed(grants.revoke(id, "revoked by the operator")),
-    rotateKeys: async (graceMs) => (await new SigningKeys(runtime.config.data.dir, runtime.clock).open()).rotate(graceMs),
+    revokeGrant: (id) => changed(grants.revoke(id, "revoked by the operator", by)),
+    rotateKeys: async (graceMs) => (await new SigningKeys(services.config.data.dir, services.clock).open()).rotate(graceMs),
   };
 }
 

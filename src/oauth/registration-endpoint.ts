@@ -9,7 +9,7 @@ import { authorizationServerMetadata, oauthPaths } from "./settings.ts";
 
 export function publicRoutes(as: AuthorizationServer, clientAddress: (c: Context) => string): Hono {
   const routes = new Hono();
-  const { config } = as.runtime;
+  const { config } = as;
   // Browser-based clients call these machine endpoints from their own origin; none of them reads a cookie, so
   // any origin may (the Host/Origin check before them still applies).
   const machine = cors({ origin: "*", allowMethods: ["GET", "POST", "OPTIONS"], allowHeaders: ["content-type", "authorization", "mcp-protocol-version"], maxAge: 600 });

@@ -1,4 +1,5 @@
 /** POST /oauth/token (authorization_code with PKCE, refresh_token with rotation) and POST /oauth/revoke (RFC 7009). */
+import { serverActor } from "../audit/actor.ts";
 import type { Context } from "hono";
 import { Hono } from "hono";
 import { decodeJwt } from "jose";
@@ -37,10 +38,9 @@ async function formOf(c: Context): Promise<Record<string, string>> {
 
 export function tokenRoutes(as: AuthorizationServer): Hono {
   const routes = new Hono();
-  const { runtime } = as;
 
   const tokensFor = async (grant: { id: string; tenantId: string; subject: string; clientId: string; scopes: string[] }, refreshToken: string, scopes = grant.scopes) => {
-    const tenant = await runtime.tenants.find(grant.tenantId);
+    const tenant = await as.tenants.find(grant.tenantId);
     if (!tenant) throw new OAuthError("invalid_grant", "the tenant no longer exists");
     if (tenant.status === "suspended") throw new OAuthError("invalid_grant", `tenant ${tenant.id} is suspended`);
     try {
@@ -48,7 +48,7 @@ export function tokenRoutes(as: AuthorizationServer): Hono {
     } catch (error) {
       throw new OAuthError("invalid_grant", error instanceof AppError ? error.message.replace(/^invalid token: /, "") : "the grant no longer stands");
     }
-    const accessToken = await issueAccessToken(as.keys, { tenantId: grant.tenantId, subject: grant.subject, clientId: grant.clientId, scopes, grantId: grant.id, issuer: as.issuer(), audience: as.resource(), ttlMs: as.durations.accessMs, now: runtime.clock() });
+    const accessToken = await issueAccessToken(as.keys, { tenantId: grant.tenantId, subject: grant.subject, clientId: grant.clientId, scopes, grantId: grant.id, issuer: as.issuer(), audience: as.resource(), ttlMs: as.durations.accessMs, now: as.clock() });
     return { access_token: accessToken, token_type: "Bearer", expires_in: Math.floor(as.durations.accessMs / 1000), refresh_token: refreshToken, scope: scopes.join(" ") };
   };
 
@@ -67,7 +67,7 @@ export function tokenRoutes(as: AuthorizationServer): Hono {
         if (redeemed === null) throw new OAuthError("invalid_grant", "unknown or expired authorization code");
         if ("reused" in redeemed) {
           // A code presented twice was intercepted: what it granted is revoked (OAuth 2.1 §4.1.3).
-          if (redeemed.reused) await as.grants.revoke(redeemed.reused, "authorization code reused", "server").catch(() => undefined);
+          if (redeemed.reused) await as.grants.revoke(redeemed.reused, "authorization code reused", serverActor).catch(() => undefined);
           throw new OAuthError("invalid_grant", "authorization code already used; the tokens issued for it are revoked");
         }
         const { grant } = redeemed;
@@ -115,7 +115,7 @@ export function tokenRoutes(as: AuthorizationServer): Hono {
         const claims = decodeJwt(form.token);
         // Only the signature-checked form matters for access; revoking needs the grant id and the client to match.
         await as.ownTokens.verifier().verify(form.token);
-        if (typeof claims.gid === "string" && (clientId === null || claims.client_id === clientId)) await as.grants.revoke(claims.gid, "revoked by the client", "server");
+        if (typeof claims.gid === "string" && (clientId === null || claims.client_id === clientId)) await as.grants.revoke(claims.gid, "revoked by the client", serverActor);
       } catch {
         // Unknown, expired or foreign tokens: nothing to revoke.
       }

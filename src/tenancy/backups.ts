@@ -9,6 +9,7 @@ import Database from "libsql";
 import { fsyncPath } from "../store/fsync.ts";
 import { chmodSync, closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
+import type { Acting } from "../audit/actor.ts";
 import type { AuditLog } from "../audit/audit-log.ts";
 import { pepperFileIn, pepperFingerprint, pepperMismatch, shortFingerprint, type Pepper } from "../auth/pepper.ts";
 import { AppError, invalidInput } from "../errors.ts";
@@ -37,7 +38,6 @@ type Deps = {
   dataDir: string;
   sqlite: SqliteOptions;
   audit: AuditLog;
-  actor: string;
   vault: KeyVault | null;
   keyFor(id: string): Promise<string | null>;
   pepper: Pepper;
@@ -52,7 +52,7 @@ export class BackupService {
   }
 
   /** Writes a new backup directory under `out`; returns its path and manifest. */
-  async backup(options: BackupOptions): Promise<{ dir: string; manifest: BackupManifest }> {
+  async backup(options: BackupOptions, by: Acting): Promise<{ dir: string; manifest: BackupManifest }> {
     // The id becomes part of a path: validated before any path is built (and before anything is deleted).
     const only = options.tenant === undefined ? null : assertTenantId(options.tenant);
     this.#libsql();
@@ -111,7 +111,7 @@ export class BackupService {
       writeFileSync(join(work, "manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
       fsyncPath(join(work, "manifest.json"));
       renameSync(work, dir);
-      await this.#d.audit.append({ actor: this.#d.actor, tenantId: only, action: "backup.created", target: dir, details: { files: files.length, includes_secrets: Boolean(options.includeSecrets), ...(damaged.length ? { damaged: damaged.map((d) => d.tenant) } : {}) } });
+      await this.#d.audit.append({ actor: by.actor, tenantId: only, action: "backup.created", target: dir, details: { files: files.length, includes_secrets: Boolean(options.includeSecrets), ...(damaged.length ? { damaged: damaged.map((d) => d.tenant) } : {}) } });
       return { dir, manifest };
     } catch (error) {
       rmSync(work, { recursive: true, force: true });
@@ -140,7 +140,7 @@ export class BackupService {
    * directory's pepper: a mismatch is refused, unless the backup carries its own pepper and may be adopted.
    * The caller makes sure no other process has the files open (the running server does this itself).
    */
-  async restore(dir: string, tenant?: string, options: RestoreOptions = {}): Promise<{ restored: string[]; pepper_adopted: boolean }> {
+  async restore(dir: string, tenant: string | undefined, options: RestoreOptions, by: Acting): Promise<{ restored: string[]; pepper_adopted: boolean }> {
     if (tenant !== undefined) assertTenantId(tenant);
     this.#libsql();
     const manifest = readManifest(dir);
@@ -179,7 +179,7 @@ export class BackupService {
     }
     if (adopt) writePepperFile(pepperFileIn(this.#d.dataDir), adopt);
     const restored = scope !== undefined ? [scope] : tenantFiles.map((f) => f.tenant!);
-    await this.#d.audit.append({ actor: this.#d.actor, tenantId: scope ?? null, action: "backup.restored", target: dir, details: { scope: scope === undefined ? "all" : "tenant", tenants: restored.length, pepper_adopted: Boolean(adopt) } });
+    await this.#d.audit.append({ actor: by.actor, tenantId: scope ?? null, action: "backup.restored", target: dir, details: { scope: scope === undefined ? "all" : "tenant", tenants: restored.length, pepper_adopted: Boolean(adopt) } });
     return { restored, pepper_adopted: Boolean(adopt) };
   }
 

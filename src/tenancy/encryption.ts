@@ -1,6 +1,7 @@
 /** Encrypting existing plaintext tenants, and rotating the master key (rewrapping data keys, files untouched). */
 import { eq, isNotNull } from "drizzle-orm";
 import { existsSync, renameSync, rmSync } from "node:fs";
+import type { Acting } from "../audit/actor.ts";
 import type { AuditLog } from "../audit/audit-log.ts";
 import { AppError } from "../errors.ts";
 import type { ControlDatabase } from "../store/control/db.ts";
@@ -13,7 +14,7 @@ import type { TenantRegistry } from "./registry.ts";
 
 export type EncryptResult = { tenant: string; status: "encrypted" | "already_encrypted"; documents: number };
 
-type Options = { control: ControlDatabase; registry: TenantRegistry; vault: KeyVault | null; sqlite: SqliteOptions; audit: AuditLog; actor: string };
+type Options = { control: ControlDatabase; registry: TenantRegistry; vault: KeyVault | null; sqlite: SqliteOptions; audit: AuditLog };
 
 export class EncryptionService {
   readonly #o: Options;
@@ -32,7 +33,7 @@ export class EncryptionService {
    * encrypted copy atomically replaces the file; a crash in between leaves a plaintext file that still opens
    * (the registry checks the header), and running the command again finishes the job.
    */
-  async encryptTenant(id: string): Promise<EncryptResult> {
+  async encryptTenant(id: string, by: Acting): Promise<EncryptResult> {
     const vault = this.#vault();
     const [row] = await this.#o.control.db.select().from(tenants).where(eq(tenants.id, id));
     if (!row) throw new AppError("not_found", `tenant ${id} does not exist`);
@@ -68,12 +69,12 @@ export class EncryptionService {
     for (const suffix of ["-wal", "-shm"]) rmSync(path + suffix, { force: true });
     renameSync(temp, path);
     for (const suffix of ["-wal", "-shm"]) if (existsSync(temp + suffix)) rmSync(temp + suffix, { force: true });
-    await this.#o.audit.append({ actor: this.#o.actor, tenantId: id, action: "tenant.encrypted", target: id, details: { documents } });
+    await this.#o.audit.append({ actor: by.actor, tenantId: id, action: "tenant.encrypted", target: id, details: { documents } });
     return { tenant: id, status: "encrypted", documents };
   }
 
   /** Rewraps every data key under a new master key in one transaction; no tenant file is touched. */
-  async rotateMaster(next: KeyVault): Promise<{ rewrapped: number }> {
+  async rotateMaster(next: KeyVault, by: Acting): Promise<{ rewrapped: number }> {
     const current = this.#vault();
     const rows = await this.#o.control.db.select({ id: tenants.id, wrappedKey: tenants.wrappedKey }).from(tenants).where(isNotNull(tenants.wrappedKey));
     const updates = [];
@@ -82,7 +83,7 @@ export class EncryptionService {
       updates.push(this.#o.control.db.update(tenants).set({ wrappedKey: await next.wrap(dataKey, row.id) }).where(eq(tenants.id, row.id)));
     }
     if (updates.length) await this.#o.control.db.batch(updates as [(typeof updates)[number], ...typeof updates]);
-    await this.#o.audit.append({ actor: this.#o.actor, action: "encryption.master_rotated", details: { rewrapped: rows.length } });
+    await this.#o.audit.append({ actor: by.actor, action: "encryption.master_rotated", details: { rewrapped: rows.length } });
     return { rewrapped: rows.length };
   }
 }

@@ -5,11 +5,11 @@ import type { Plan } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import type { UsageMeter } from "../metering/usage-meter.ts";
 import { usageReport } from "../metering/usage-report.ts";
-import type { Runtime } from "../runtime.ts";
+import type { Services } from "../services.ts";
 import type { TenantContext } from "./context.ts";
 
 export type TenantContextOptions = {
-  runtime: Runtime;
+  services: Pick<Services, "config" | "control" | "registry" | "audit">;
   auth: Authenticated;
   plan: Plan;
   meter: UsageMeter;
@@ -20,7 +20,7 @@ export type TenantContextOptions = {
   client: () => string;
 };
 
-export function createTenantContext({ runtime, auth, plan, meter, requestId, signal, log, client }: TenantContextOptions): TenantContext {
+export function createTenantContext({ services, auth, plan, meter, requestId, signal, log, client }: TenantContextOptions): TenantContext {
   const { tenant, principal } = auth;
   let logger: Logger | undefined;
   return {
@@ -28,7 +28,7 @@ export function createTenantContext({ runtime, auth, plan, meter, requestId, sig
     tenant,
     principal,
     // Bound to this tenant, this request's quota and deadline: a call still waiting at the deadline never runs.
-    store: runtime.registry.store(tenant.id, { quota: { maxDocuments: plan.max_documents, maxBytes: plan.max_storage_bytes }, signal }),
+    store: services.registry.store(tenant.id, { quota: { maxDocuments: plan.max_documents, maxBytes: plan.max_storage_bytes }, signal }),
     signal,
     get log() {
       return (logger ??= log());
@@ -36,9 +36,9 @@ export function createTenantContext({ runtime, auth, plan, meter, requestId, sig
     meter: (event, n) => meter.add(tenant.id, event, n),
     plan,
     audit: (action, target, details) =>
-      void runtime.audit
+      void services.audit
         .append({ actor: actorOf(principal), tenantId: tenant.id, action, target, client: client(), details })
         .catch((error) => log().warn("audit append failed", { error: String(error) })),
-    usage: async (month) => (await usageReport({ control: runtime.control, pricing: runtime.config.pricing, month, tenant: tenant.id, meter }))[0]!,
+    usage: async (month) => (await usageReport({ control: services.control, pricing: services.config.pricing, month, tenant: tenant.id, meter }))[0]!,
   };
 }

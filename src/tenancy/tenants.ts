@@ -2,6 +2,7 @@
 import { count, eq, inArray, sql } from "drizzle-orm";
 import { existsSync, statSync } from "node:fs";
 import { dirname } from "node:path";
+import type { Acting } from "../audit/actor.ts";
 import type { AuditLog } from "../audit/audit-log.ts";
 import type { KeyService, CreatedKey, KeyInfo } from "../auth/keys.ts";
 import type { Config, Plan } from "../config/schema.ts";
@@ -49,7 +50,6 @@ export type TenantServiceOptions = {
   keys: KeyService;
   clock: () => number;
   audit: AuditLog;
-  actor: string;
   vault: KeyVault | null;
 };
 
@@ -61,7 +61,7 @@ export class TenantService {
   }
 
   /** Creates a tenant, its database file and a first API key (returned once). */
-  async add(input: { id: string; name?: string; plan?: string }): Promise<{ tenant: TenantInfo; key: CreatedKey }> {
+  async add(input: { id: string; name?: string; plan?: string }, by: Acting): Promise<{ tenant: TenantInfo; key: CreatedKey }> {
     const { id, plan, name } = this.#checked(input);
     if (await this.#row(id)) throw new AppError("already_exists", `tenant ${id} already exists`);
     if (this.#o.registry.exists(id)) {
@@ -84,7 +84,7 @@ export class TenantService {
       await this.#o.registry.remove(id);
       throw error;
     }
-    await this.#record(id, "tenant.created", { plan, name, first_key: created.id, encrypted: wrappedKey !== null });
+    await this.#record(by, id, "tenant.created", { plan, name, first_key: created.id, encrypted: wrappedKey !== null });
     return { tenant: await this.get(id), key: created };
   }
 
@@ -93,7 +93,7 @@ export class TenantService {
    * first (ids, names, plans, duplicates, existing tenants and files); files are created a few at a time;
    * control-plane rows go in one transaction per batch; if anything fails, what was created is removed.
    */
-  async addMany(inputs: NewTenant[]): Promise<{ tenant: TenantInfo; key: CreatedKey }[]> {
+  async addMany(inputs: NewTenant[], by: Acting): Promise<{ tenant: TenantInfo; key: CreatedKey }[]> {
     const checked = inputs.map((input, i) => {
       try {
         return this.#checked(input);
@@ -166,7 +166,7 @@ export class TenantService {
       template?.dispose();
     }
     await this.#o.audit.appendMany(
-      created.map(({ tenant, key }) => ({ actor: this.#o.actor, tenantId: tenant.id, action: "tenant.created", target: tenant.id, details: { plan: tenant.plan, name: tenant.name, first_key: key.id, encrypted: tenant.encrypted, bulk: true } })),
+      created.map(({ tenant, key }) => ({ actor: by.actor, tenantId: tenant.id, action: "tenant.created", target: tenant.id, details: { plan: tenant.plan, name: tenant.name, first_key: key.id, encrypted: tenant.encrypted, bulk: true } })),
     );
     return created;
   }
@@ -241,22 +241,22 @@ export class TenantService {
     return results;
   }
 
-  suspend = (id: string) => this.#setStatus(id, "suspended");
-  resume = (id: string) => this.#setStatus(id, "active");
+  suspend = (id: string, by: Acting) => this.#setStatus(id, "suspended", by);
+  resume = (id: string, by: Acting) => this.#setStatus(id, "active", by);
 
-  async setPlan(id: string, plan: string): Promise<TenantInfo> {
+  async setPlan(id: string, plan: string, by: Acting): Promise<TenantInfo> {
     const row = await this.#require(id);
     await this.#o.control.db.update(tenants).set({ plan: this.#plan(plan), updatedAt: this.#o.clock() }).where(eq(tenants.id, id));
-    await this.#record(id, "tenant.plan_changed", { from: row.plan, to: plan });
+    await this.#record(by, id, "tenant.plan_changed", { from: row.plan, to: plan });
     return this.get(id);
   }
 
   /** Sets per-tenant limit overrides on top of the plan (`clear` first removes every existing one). */
-  async setOverrides(id: string, overrides: Record<string, number>, clear = false): Promise<TenantInfo> {
+  async setOverrides(id: string, overrides: Record<string, number>, clear: boolean, by: Acting): Promise<TenantInfo> {
     const row = await this.#require(id);
     const merged = { ...(clear ? {} : row.overrides), ...overrides };
     await this.#o.control.db.update(tenants).set({ overrides: merged, updatedAt: this.#o.clock() }).where(eq(tenants.id, id));
-    await this.#record(id, "tenant.limits_changed", { from: row.overrides, to: merged });
+    await this.#record(by, id, "tenant.limits_changed", { from: row.overrides, to: merged });
     return this.get(id);
   }
 
@@ -264,7 +264,7 @@ export class TenantService {
    * Deletes the tenant, its keys, its usage (counts, quota consumption, billed tool names) and its database
    * file: an id used again later starts clean. Audit entries stay: they are the record of what happened.
    */
-  async remove(id: string): Promise<{ id: string; removed: true }> {
+  async remove(id: string, by: Acting): Promise<{ id: string; removed: true }> {
     await this.#require(id);
     await this.#o.control.db.batch([
       this.#o.control.db.delete(apiKeys).where(eq(apiKeys.tenantId, id)),
@@ -272,19 +272,19 @@ export class TenantService {
       this.#o.control.db.delete(tenants).where(eq(tenants.id, id)),
     ]);
     await this.#o.registry.remove(id);
-    await this.#record(id, "tenant.removed", {});
+    await this.#record(by, id, "tenant.removed", {});
     return { id, removed: true };
   }
 
-  async #setStatus(id: string, status: "active" | "suspended"): Promise<TenantInfo> {
+  async #setStatus(id: string, status: "active" | "suspended", by: Acting): Promise<TenantInfo> {
     const row = await this.#require(id);
     await this.#o.control.db.update(tenants).set({ status, updatedAt: this.#o.clock() }).where(eq(tenants.id, id));
-    if (row.status !== status) await this.#record(id, status === "suspended" ? "tenant.suspended" : "tenant.resumed", {});
+    if (row.status !== status) await this.#record(by, id, status === "suspended" ? "tenant.suspended" : "tenant.resumed", {});
     return this.get(id);
   }
 
-  #record(id: string, action: string, details: Record<string, unknown>): Promise<void> {
-    return this.#o.audit.append({ actor: this.#o.actor, tenantId: id, action, target: id, details });
+  #record(by: Acting, id: string, action: string, details: Record<string, unknown>): Promise<void> {
+    return this.#o.audit.append({ actor: by.actor, tenantId: id, action, target: id, details });
   }
 
   #plan(plan: string): string {

@@ -12,7 +12,7 @@ import { createLogger } from "../../src/log.ts";
 import { buildCatalogue } from "../../src/mcp/server.ts";
 import { defineTool } from "../../src/mcp/tool.ts";
 import { UsageMeter } from "../../src/metering/usage-meter.ts";
-import { openRuntime } from "../../src/runtime.ts";
+import { createServices } from "../../src/services.ts";
 import { modernRequest } from "../helpers/server.ts";
 import { cleanupTempDirs, tempDir } from "../helpers/tmp.ts";
 
@@ -23,8 +23,8 @@ describe("request timeout", () => {
     const dir = tempDir();
     const loaded = loadConfig({ env: {}, cwd: dir, dataDir: dir });
     loaded.config.plans.free!.request_timeout_ms = 100;
-    const runtime = await openRuntime(loaded);
-    const { key } = await runtime.tenants.add({ id: "acme" });
+    const runtime = await createServices(loaded);
+    const { key } = await runtime.tenants.add({ id: "acme" }, { actor: "operator:test" });
     let aborted: unknown = null;
     const catalogue = buildCatalogue(runtime.config);
     // A real tool definition that waits like a slow dependency would, and watches its signal.
@@ -60,7 +60,7 @@ describe("request timeout", () => {
       c.set("plan", effectivePlan(runtime.config, auth.tenant));
       await next();
     });
-    app.all("/mcp", mcpRoute({ runtime, catalogue, log: createLogger({ level: "error", format: "json" }), meter }));
+    app.all("/mcp", mcpRoute({ services: runtime, catalogue, log: createLogger({ level: "error", format: "json" }), meter }));
 
     const { body, headers } = modernRequest("tools/call", { name: "wait_a_while", arguments: {} }, 9);
     const response = await app.fetch(new Request("http://127.0.0.1/mcp", { method: "POST", headers: { ...headers, "content-length": String(JSON.stringify(body).length) }, body: JSON.stringify(body) }));

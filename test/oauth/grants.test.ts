@@ -1,23 +1,23 @@
 /** Grants on a real control plane with an injected clock: rotation, reuse detection, expiry, signer checks, pruning. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { loadConfig } from "../../src/config/load.ts";
-import { oauthServices } from "../../src/oauth/authorization-server.ts";
 import { OAuthError } from "../../src/oauth/grants.ts";
-import { openRuntime, type Runtime } from "../../src/runtime.ts";
+import { createServices, type Services } from "../../src/services.ts";
 import { cleanupTempDirs, tempDir } from "../helpers/tmp.ts";
 
 const day = 86_400_000;
 let now = Date.UTC(2026, 10, 1);
-let runtime: Runtime;
-let services: ReturnType<typeof oauthServices>;
+let runtime: Services;
+const by = { actor: "operator:test" };
+let services: Services["oauth"];
 let memberId: string;
 
 beforeAll(async () => {
   const dir = tempDir();
-  runtime = await openRuntime(loadConfig({ env: {}, cwd: dir, dataDir: dir }), () => now);
-  await runtime.tenants.add({ id: "acme" });
-  services = oauthServices(runtime);
-  memberId = (await services.members.add("acme", "g@acme.example", "member", "a long test password")).id;
+  runtime = await createServices(loadConfig({ env: {}, cwd: dir, dataDir: dir }), { clock: () => now });
+  await runtime.tenants.add({ id: "acme" }, by);
+  services = runtime.oauth;
+  memberId = (await services.members.add("acme", "g@acme.example", "member", "a long test password", by)).id;
 });
 afterAll(async () => {
   await runtime?.close();
@@ -59,7 +59,7 @@ describe("grant checks and pruning", () => {
     const { row } = await grant();
     await expect(services.grants.assertActive(row.id, "other")).rejects.toThrow("unknown grant");
     await services.grants.assertActive(row.id, "acme");
-    await services.members.remove("g@acme.example");
+    await services.members.remove("g@acme.example", undefined, by);
     await expect(services.grants.assertActive(row.id, "acme")).rejects.toThrow("revoked");
   });
 

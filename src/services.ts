@@ -1,7 +1,6 @@
-/** Wires the services every entry point shares (CLI, HTTP server, stdio) from a loaded config. */
+/** Builds every service once from a loaded config: `serve`, `stdio`, the admin API and the CLI share this. */
 import { eq } from "drizzle-orm";
 import { existsSync } from "node:fs";
-import { userInfo } from "node:os";
 import { join } from "node:path";
 import { readSecretFile } from "./config/secret-file.ts";
 import { AppError } from "./errors.ts";
@@ -20,16 +19,15 @@ import { MigrationService } from "./tenancy/migrations.ts";
 import { defaultWorkers, TenantRegistry } from "./tenancy/registry.ts";
 import type { Logger } from "./log.ts";
 import { TenantService } from "./tenancy/tenants.ts";
+import { oauthServices, type OAuthServices } from "./oauth/oauth-services.ts";
 
-export type Runtime = {
+export type Services = {
   config: Config;
   /** The API-key pepper and where it came from (checked against the control plane's fingerprint at open). */
   pepper: Pepper;
   audit: AuditLog;
   /** Wraps tenants' data keys; null when no master key is configured (nothing is encrypted). */
   vault: KeyVault | null;
-  /** Who acts through this runtime's services, as the audit log records it (e.g. operator:alice). */
-  actor: string;
   control: ControlDatabase;
   registry: TenantRegistry;
   keys: KeyService;
@@ -37,9 +35,10 @@ export type Runtime = {
   migrations: MigrationService;
   encryption: EncryptionService;
   backups: BackupService;
+  /** The OAuth services that live in the control plane (members, clients, grants). */
+  oauth: OAuthServices;
+  /** Wall-clock time (what is recorded and shown); intervals use the monotonic clock. */
   clock: () => number;
-  /** The tenant and key services acting as someone else (the admin API acts for the operator who called it). */
-  servicesAs(actor: string): { tenants: TenantService; keys: KeyService; backups: BackupService };
   close(): Promise<void>;
 };
 
@@ -52,7 +51,9 @@ export const sqliteOptions = (config: Config): SqliteOptions => ({
 /** Store workers for a config: 0 in the config means one per CPU. */
 export const storeWorkers = (config: Config) => config.tenancy.workers || defaultWorkers();
 
-export type RuntimeOptions = {
+export type ServicesOptions = {
+  /** The wall clock, injectable so tests run time-based logic without sleeping. */
+  clock?: () => number;
   /** Store worker threads (the server); 0 (CLI commands) runs tenant database work inline. */
   workers?: number;
   /** Most tenant files open at once, when the server derives it from its descriptor limit. */
@@ -67,13 +68,19 @@ export type RuntimeOptions = {
   checkPepper?: boolean;
 };
 
-/** Opens the control plane (migrating it) and builds the services on top. */
-export async function openRuntime(loaded: LoadedConfig, clock: () => number = Date.now, actor = operatorActor(), options: RuntimeOptions = {}): Promise<Runtime> {
+/**
+ * The one place where storage is opened (the control plane, then the tenant registry on top) and every
+ * service is built, for `serve`, `stdio`, the admin API and every CLI command alike. Each service gets only
+ * what it needs; who acts is passed with each mutating call.
+ */
+export async function createServices(loaded: LoadedConfig, options: ServicesOptions = {}): Promise<Services> {
   const { config } = loaded;
+  const clock = options.clock ?? Date.now;
   if (options.create === false && !existsSync(join(config.data.dir, "control.db"))) {
     throw new AppError("not_found", `no mcp-mt data in ${config.data.dir} (no control.db): pass --data-dir or --config for the right one, or create a tenant first with \`mcp-mt tenant add <id>\``);
   }
-  const control = await openControl(config.data.dir, sqliteOptions(config));
+  const sqlite = sqliteOptions(config);
+  const control = await openControl(config.data.dir, sqlite);
   let pepper: Pepper;
   try {
     pepper = resolvePepper({ fromEnv: loaded.secrets.pepper, file: config.auth.pepper_file, dataDir: config.data.dir });
@@ -92,7 +99,7 @@ export async function openRuntime(loaded: LoadedConfig, clock: () => number = Da
   const registry = new TenantRegistry({
     dataDir: config.data.dir,
     maxOpen: options.maxOpen ?? config.tenancy.max_open_tenants,
-    sqlite: sqliteOptions(config),
+    sqlite,
     keyFor,
     workers: options.workers ?? 0,
     stallMs: config.tenancy.stall_ms,
@@ -100,34 +107,21 @@ export async function openRuntime(loaded: LoadedConfig, clock: () => number = Da
     clock,
   });
   const audit = new AuditLog({ control, clock, log: options.log });
-  const keys = new KeyService({ control, pepper: pepper.value, clock, audit, actor });
-  const tenantService = new TenantService({ config, control, registry, keys, clock, audit, actor, vault });
-  const migrations = new MigrationService({ control, registry });
-  const encryption = new EncryptionService({ control, registry, vault, sqlite: sqliteOptions(config), audit, actor });
-  const backups = new BackupService({ control, registry, dataDir: config.data.dir, sqlite: sqliteOptions(config), audit, actor, vault, keyFor, pepper });
+  const keys = new KeyService({ control, pepper: pepper.value, clock, audit });
   return {
     config,
     pepper,
     audit,
-    actor,
     control,
     registry,
     keys,
-    tenants: tenantService,
+    tenants: new TenantService({ config, control, registry, keys, clock, audit, vault }),
     vault,
-    encryption,
-    backups,
-    migrations,
+    encryption: new EncryptionService({ control, registry, vault, sqlite, audit }),
+    backups: new BackupService({ control, registry, dataDir: config.data.dir, sqlite, audit, vault, keyFor, pepper }),
+    migrations: new MigrationService({ control, registry }),
+    oauth: oauthServices({ config, control, clock, audit }),
     clock,
-    servicesAs(as: string) {
-      if (as === actor) return { tenants: tenantService, keys, backups };
-      const actingKeys = new KeyService({ control, pepper: pepper.value, clock, audit, actor: as });
-      return {
-        keys: actingKeys,
-        tenants: new TenantService({ config, control, registry, keys: actingKeys, clock, audit, actor: as, vault }),
-        backups: new BackupService({ control, registry, dataDir: config.data.dir, sqlite: sqliteOptions(config), audit, actor: as, vault, keyFor, pepper }),
-      };
-    },
     async close() {
       await registry.closeAll();
       control.client.close();
@@ -141,13 +135,4 @@ export async function openVault(loaded: LoadedConfig): Promise<KeyVault | null> 
   if (loaded.secrets.masterKey) return KeyVault.fromSecret(loaded.secrets.masterKey);
   if (!file) return null;
   return KeyVault.fromSecret(readSecretFile(file, "encryption.master_key_file"));
-}
-
-/** The operator running a CLI command, for the audit log. */
-export function operatorActor(): string {
-  try {
-    return `operator:${userInfo().username}`;
-  } catch {
-    return "operator";
-  }
 }

@@ -2,6 +2,7 @@
  * The audit log: append-only and hash-chained. Entries carry time (UTC), actor, tenant, action, target,
  * outcome and client address, never a secret. `verify` walks the chain and names the first broken entry.
  */
+import { monotonicNow, type MonotonicClock } from "../limits/monotonic-clock.ts";
 import { and, asc, desc, eq, gte, type SQL } from "drizzle-orm";
 import type { ControlDatabase } from "../store/control/db.ts";
 import { createLogger, type Logger } from "../log.ts";
@@ -56,6 +57,7 @@ export function entryHash(prevHash: string, row: Omit<AuditRow, "prevHash" | "ha
 export class AuditLog {
   readonly #control: ControlDatabase;
   readonly #clock: () => number;
+  readonly #monotonic: MonotonicClock;
   readonly #lock = new WriteLock();
   /** Per-key throttle for noisy events (e.g. authentication failures per address): key → window start, suppressed. */
   readonly #throttle = new Map<string, { since: number; suppressed: number }>();
@@ -63,9 +65,11 @@ export class AuditLog {
   readonly #log: Logger;
   #failures = 0;
 
-  constructor(options: { control: ControlDatabase; clock: () => number; log?: Logger }) {
+  /** `clock`: the wall clock entries record; `monotonic`: throttle windows (a wall-clock step neither floods nor mutes). */
+  constructor(options: { control: ControlDatabase; clock: () => number; monotonic?: MonotonicClock; log?: Logger }) {
     this.#control = options.control;
     this.#clock = options.clock;
+    this.#monotonic = options.monotonic ?? monotonicNow;
     this.#log = options.log ?? createLogger({ level: "info", format: "auto" });
   }
 
@@ -162,7 +166,7 @@ export class AuditLog {
    * one's details (`suppressed`), so a flood cannot fill the log but is never silent.
    */
   appendThrottled(key: string, windowMs: number, event: AuditEvent): Promise<void> | undefined {
-    const now = this.#clock();
+    const now = this.#monotonic();
     const state = this.#throttle.get(key);
     if (state && now - state.since < windowMs) {
       state.suppressed++;

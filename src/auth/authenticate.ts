@@ -4,6 +4,7 @@
  */
 import { AppError } from "../errors.ts";
 import type { TenantRow } from "../store/control/schema.ts";
+import { monotonicNow, type MonotonicClock } from "../limits/monotonic-clock.ts";
 import type { TenantService } from "../tenancy/tenants.ts";
 import type { KeyService } from "./keys.ts";
 import { decodeJwt } from "jose";
@@ -23,6 +24,8 @@ export class Authenticator {
   readonly #keys: KeyService;
   readonly #tenants: TenantService;
   readonly #clock: () => number;
+  readonly #monotonic: MonotonicClock;
+  /** `until` on the monotonic clock: a wall-clock step back must not keep a revoked key cached. */
   readonly #cache = new Map<string, { value: Authenticated; until: number }>();
   /** Key id → last time it was used, flushed to the control plane in batches. */
   #uses = new Map<string, number>();
@@ -30,10 +33,12 @@ export class Authenticator {
   readonly #jwt: JwtVerifier | null;
   readonly #own: OwnTokens | null;
 
-  constructor(options: { keys: KeyService; tenants: TenantService; clock: () => number; jwt?: JwtVerifier | null; own?: OwnTokens | null }) {
+  /** `clock`: the wall clock (key expiry, last-use times); `monotonic`: the cache's second. */
+  constructor(options: { keys: KeyService; tenants: TenantService; clock: () => number; monotonic?: MonotonicClock; jwt?: JwtVerifier | null; own?: OwnTokens | null }) {
     this.#keys = options.keys;
     this.#tenants = options.tenants;
     this.#clock = options.clock;
+    this.#monotonic = options.monotonic ?? monotonicNow;
     this.#jwt = options.jwt ?? null;
     this.#own = options.own ?? null;
   }
@@ -42,7 +47,7 @@ export class Authenticator {
   async authenticate(credential: string): Promise<Authenticated> {
     const now = this.#clock();
     const hit = this.#cache.get(credential);
-    const result = hit && hit.until > now ? hit.value : await this.#verify(credential, now);
+    const result = hit && hit.until > this.#monotonic() ? hit.value : await this.#verify(credential, now);
     if (result.principal.kind === "api_key") this.#uses.set(result.principal.subject, now);
     if (result.tenant.status === "suspended") {
       // The tenant's plan goes along so the HTTP layer can charge the refusal to its windows (never sent to clients).
@@ -97,7 +102,8 @@ export class Authenticator {
 
   #remember(credential: string, value: Authenticated & { expiresAt?: number }, now: number, expiresAt: number | null = value.expiresAt ?? null): Authenticated {
     const result: Authenticated = { principal: value.principal, tenant: value.tenant };
-    const until = Math.min(now + cacheTtlMs, expiresAt ?? Number.POSITIVE_INFINITY);
+    // Cached for a second, or until the credential expires if sooner (its expiry is a wall-clock time).
+    const until = this.#monotonic() + Math.min(cacheTtlMs, (expiresAt ?? Number.POSITIVE_INFINITY) - now);
     if (this.#cache.size >= cacheMax) this.#cache.delete(this.#cache.keys().next().value!);
     this.#cache.set(credential, { value: result, until });
     return result;

@@ -1,4 +1,5 @@
 /** Keeps a server-sent-event response alive through the idle timeout: a comment line whenever it has been quiet. */
+import { monotonicNow } from "../limits/monotonic-clock.ts";
 
 const comment = new TextEncoder().encode(": keep-alive\n\n");
 
@@ -15,12 +16,12 @@ export function keepEventStreamAlive(response: Response, everyMs: number): Respo
   const source = response.body!.getReader();
   let timer: ReturnType<typeof setInterval> | undefined;
   let betweenEvents = true;
-  let lastWrite = performance.now();
+  let lastWrite = monotonicNow();
   const stream = new ReadableStream<Uint8Array>({
     start(controller) {
       timer = setInterval(() => {
-        if (!betweenEvents || performance.now() - lastWrite < everyMs) return;
-        lastWrite = performance.now();
+        if (!betweenEvents || monotonicNow() - lastWrite < everyMs) return;
+        lastWrite = monotonicNow();
         try {
           controller.enqueue(comment);
         } catch {
@@ -37,7 +38,7 @@ export function keepEventStreamAlive(response: Response, everyMs: number): Respo
           return;
         }
         betweenEvents = endsEvent(value);
-        lastWrite = performance.now();
+        lastWrite = monotonicNow();
         controller.enqueue(value);
       } catch (error) {
         clearInterval(timer);

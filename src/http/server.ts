@@ -17,6 +17,7 @@ import { createLogger } from "../log.ts";
 import { createServices, storeWorkers, type Services } from "../services.ts";
 import { serverActor } from "../audit/actor.ts";
 import { raiseFdLimit } from "../tenancy/fd-limit.ts";
+import { monotonicNow } from "../limits/monotonic-clock.ts";
 import { Authenticator } from "../auth/authenticate.ts";
 import { JwtVerifier } from "../auth/jwt.ts";
 import { createLimits } from "../limits/setup.ts";
@@ -117,7 +118,7 @@ export async function startServer(loaded: LoadedConfig, overrides: Partial<Liste
       readiness.draining = true;
       const timeoutMs = config.server.shutdown_timeout_ms;
       // One deadline for the whole stop. Draining may use all but the last part, kept for the flushes.
-      const deadline = performance.now() + timeoutMs;
+      const deadline = monotonicNow() + timeoutMs;
       const flushReserveMs = Math.min(2_000, Math.floor(timeoutMs / 2));
       log.info("draining", { timeout_ms: timeoutMs });
       // A wedged step (a statement that never returns, a spinning thread) must not keep the process alive:
@@ -125,12 +126,12 @@ export async function startServer(loaded: LoadedConfig, overrides: Partial<Liste
       const watchdog = startShutdownWatchdog(timeoutMs + 1_000);
       // New requests get 503 (readiness.draining); in-flight ones may finish, then idle keep-alive connections close.
       const drained = inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (idle = resolve));
-      const timedOut = (await withDeadline(drained, deadline - flushReserveMs - performance.now())) === "timeout";
+      const timedOut = (await withDeadline(drained, deadline - flushReserveMs - monotonicNow())) === "timeout";
       if (timedOut) log.warn("shutdown timeout reached; closing remaining connections", { in_flight: inFlight });
       const lost: { step: string; reason: string }[] = [];
       /** Runs one step of the stop within what is left of the deadline; a failure or overrun is recorded by name. */
       const step = async (name: string, fn: () => Promise<unknown> | unknown) => {
-        const outcome = await withDeadline(Promise.resolve().then(fn), deadline - performance.now());
+        const outcome = await withDeadline(Promise.resolve().then(fn), deadline - monotonicNow());
         if (outcome === "done") return;
         const reason = outcome === "timeout" ? "did not finish before server.shutdown_timeout_ms" : errorText(outcome.error);
         lost.push({ step: name, reason });

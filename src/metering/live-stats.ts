@@ -5,6 +5,7 @@
  * values come only from fixed sets (MCP method names, catalogue tool names, the operator's tenants): whatever
  * else a client sends is recorded as "other", so invented names cannot grow the series.
  */
+import { monotonicNow, type MonotonicClock } from "../limits/monotonic-clock.ts";
 
 /** The MCP methods (requests and notifications) a client may send; anything else is labelled "other". */
 export const mcpMethods: ReadonlySet<string> = new Set([
@@ -64,19 +65,27 @@ type Series = { count: number };
 type Histogram = { buckets: number[]; sum: number; count: number };
 
 export class LiveStats {
-  readonly startedAt = Date.now();
+  /** When the process started (wall clock, for people and process_start_time_seconds). */
+  readonly startedAt: number;
+  readonly #startedMono: number;
   readonly #tenants = new Map<string, TenantLive>();
   /** requests_total by "tenant\0method\0tool\0status". */
   readonly requests = new Map<string, Series>();
   /** request duration by "tenant\0method" (tenant empty when labels are off). */
   readonly durations = new Map<string, Histogram>();
-  readonly #clock: () => number;
+  readonly #monotonic: () => number;
   readonly #tenantLabels: boolean;
   readonly #tools: ReadonlySet<string>;
 
   /** `tools`: the catalogue's tool names, the only tool labels recorded. */
-  constructor(options: { clock?: () => number; tenantLabels?: boolean; tools?: Iterable<string> } = {}) {
-    this.#clock = options.clock ?? Date.now;
+  /**
+   * `monotonic` places requests in per-second slots (a wall-clock step must not empty or overfill the last
+   * minute); `clock` only dates the start.
+   */
+  constructor(options: { clock?: () => number; monotonic?: MonotonicClock; tenantLabels?: boolean; tools?: Iterable<string> } = {}) {
+    this.#monotonic = options.monotonic ?? monotonicNow;
+    this.startedAt = (options.clock ?? Date.now)();
+    this.#startedMono = this.#monotonic();
     this.#tenantLabels = options.tenantLabels ?? true;
     this.#tools = new Set(options.tools ?? []);
   }
@@ -102,7 +111,7 @@ export class LiveStats {
     if (tenant === null) return;
     let live = this.#tenants.get(tenant);
     if (!live) this.#tenants.set(tenant, (live = new TenantLive()));
-    const slot = live.slot(Math.floor(this.#clock() / 1000));
+    const slot = live.slot(Math.floor(this.#monotonic() / 1000));
     slot.requests++;
     live.total.requests++;
     if (status === 429) {
@@ -115,10 +124,15 @@ export class LiveStats {
     live.latencies[live.latencyCount++ % latencySamples] = durationMs;
   }
 
+  /** Milliseconds since start, on the monotonic clock. */
+  uptimeMs(): number {
+    return this.#monotonic() - this.#startedMono;
+  }
+
   figures(tenant: string): TenantFigures {
     const live = this.#tenants.get(tenant);
     if (!live) return { requests_per_minute: 0, rate_limited_per_minute: 0, errors_per_minute: 0, latency_ms: null, totals: { requests: 0, rate_limited: 0, errors: 0 } };
-    const now = Math.floor(this.#clock() / 1000);
+    const now = Math.floor(this.#monotonic() / 1000);
     let requests = 0;
     let limited = 0;
     let errors = 0;

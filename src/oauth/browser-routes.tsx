@@ -177,7 +177,7 @@ export function browserRoutes(as: AuthorizationServer, clientAddress: (c: Contex
         return fail("Wrong email or password.", email);
       }
       if (member.totpSecret) {
-        session.pendingTotp = { memberId: member.id, requestId, expiresAt: performance.now() + 5 * 60_000 };
+        session.pendingTotp = { memberId: member.id, requestId, expiresAt: as.sessions.now() + 5 * 60_000 };
         return page(c, 200, <TotpPage csrf={as.sessions.csrfToken(session)} error={null} />);
       }
       as.lockout.succeeded(lockoutKey(member));
@@ -199,7 +199,7 @@ export function browserRoutes(as: AuthorizationServer, clientAddress: (c: Contex
     const session = sessionOf(c);
     if (!session || !as.sessions.csrfValid(session, form.csrf)) return errorPage(c, 403, "Form expired", "This form is no longer valid. Start again from the app.");
     const pending = session.pendingTotp;
-    if (!pending || pending.expiresAt <= performance.now()) return signInPage(c, session, pending?.requestId ?? null, 400, "The sign-in took too long; enter your password again.");
+    if (!pending || pending.expiresAt <= as.sessions.now()) return signInPage(c, session, pending?.requestId ?? null, 400, "The sign-in took too long; enter your password again.");
     const member = await as.members.find(pending.memberId);
     if (!member?.totpSecret) return signInPage(c, session, pending.requestId, 400, "Sign in again.");
     if (as.lockout.lockedFor(lockoutKey(member)) > 0) {

@@ -3,6 +3,7 @@
  * Fetched with a size limit and a timeout, cached, never followed to a private or loopback address unless
  * auth.oauth.cimd_allow_private (the host is resolved first and every address checked).
  */
+import { monotonicNow, type MonotonicClock } from "../limits/monotonic-clock.ts";
 import { lookup } from "node:dns/promises";
 import { AppError } from "../errors.ts";
 import { isPrivateAddress } from "./private-address.ts";
@@ -18,18 +19,20 @@ const refuse = (message: string) => new AppError("invalid_input", `client metada
 
 export class ClientMetadataDocuments {
   readonly #options: DocumentOptions;
+  readonly #now: MonotonicClock;
   readonly #cache = new Map<string, { client: ResolvedClient; until: number }>();
 
-  constructor(options: DocumentOptions) {
+  constructor(options: DocumentOptions, now: MonotonicClock = monotonicNow) {
+    this.#now = now;
     this.#options = options;
   }
 
   async resolve(id: string): Promise<ResolvedClient> {
     const hit = this.#cache.get(id);
-    if (hit && hit.until > performance.now()) return hit.client;
+    if (hit && hit.until > this.#now()) return hit.client;
     const client = await this.#fetch(id);
     if (this.#cache.size > 1_000) this.#cache.delete(this.#cache.keys().next().value!);
-    this.#cache.set(id, { client, until: performance.now() + this.#options.cacheMs });
+    this.#cache.set(id, { client, until: this.#now() + this.#options.cacheMs });
     return client;
   }
 

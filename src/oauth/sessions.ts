@@ -2,6 +2,7 @@
  * Browser sessions of the sign-in pages, in memory: a random id in an HttpOnly, SameSite=Lax cookie; a CSRF
  * token derived from it (HMAC) in every form; and the pending authorization requests of that browser.
  */
+import { monotonicNow, type MonotonicClock } from "../limits/monotonic-clock.ts";
 import { createHmac } from "node:crypto";
 import type { Scope } from "../auth/scopes.ts";
 import { randomToken, sameText } from "./secrets.ts";
@@ -35,8 +36,16 @@ export class Sessions {
   readonly #sessions = new Map<string, Session>();
   readonly #key = crypto.getRandomValues(new Uint8Array(32));
   readonly #ttlMs: number;
+  readonly #now: MonotonicClock;
 
-  constructor(ttlMs: number) {
+  /** `now`: the monotonic clock every expiry here runs on (injectable for tests); the TOTP step's deadline too. */
+  /** Now on the sessions' monotonic clock, for deadlines kept in a session (the second factor's). */
+  now(): number {
+    return this.#now();
+  }
+
+  constructor(ttlMs: number, now: MonotonicClock = monotonicNow) {
+    this.#now = now;
     this.#ttlMs = ttlMs;
   }
 
@@ -44,7 +53,7 @@ export class Sessions {
     if (!id) return null;
     const session = this.#sessions.get(id);
     if (!session) return null;
-    if (session.expiresAt <= performance.now()) {
+    if (session.expiresAt <= this.#now()) {
       this.#sessions.delete(id);
       return null;
     }
@@ -54,7 +63,7 @@ export class Sessions {
   create(): Session {
     if (this.#sessions.size >= maxSessions) this.#sweep();
     if (this.#sessions.size >= maxSessions) this.#sessions.delete(this.#sessions.keys().next().value!);
-    const session: Session = { id: randomToken(), expiresAt: performance.now() + this.#ttlMs, signer: null, requests: new Map() };
+    const session: Session = { id: randomToken(), expiresAt: this.#now() + this.#ttlMs, signer: null, requests: new Map() };
     this.#sessions.set(session.id, session);
     return session;
   }
@@ -81,7 +90,7 @@ export class Sessions {
   }
 
   addRequest(session: Session, request: AuthRequest): string {
-    const now = performance.now();
+    const now = this.#now();
     for (const [id, r] of session.requests) if (r.expiresAt <= now) session.requests.delete(id);
     if (session.requests.size >= 20) session.requests.delete(session.requests.keys().next().value!);
     const id = randomToken(16);
@@ -92,11 +101,11 @@ export class Sessions {
   request(session: Session, id: unknown): (AuthRequest & { expiresAt: number }) | null {
     if (typeof id !== "string") return null;
     const request = session.requests.get(id);
-    return request && request.expiresAt > performance.now() ? request : null;
+    return request && request.expiresAt > this.#now() ? request : null;
   }
 
   #sweep(): void {
-    const now = performance.now();
+    const now = this.#now();
     for (const [id, s] of this.#sessions) if (s.expiresAt <= now) this.#sessions.delete(id);
   }
 }

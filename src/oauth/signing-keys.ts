@@ -3,6 +3,7 @@
  * The newest key signs; a rotated-out key stays published (and accepted) until its grace period ends.
  * A running server re-reads the file when it changes, so `mcp-mt oauth rotate-keys` applies without a restart.
  */
+import { monotonicNow } from "../limits/monotonic-clock.ts";
 import { chmodSync, existsSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
@@ -71,7 +72,7 @@ export class SigningKeys {
 
   /** Re-reads the file at most once a second, and only when it changed. */
   #refresh(): void {
-    const now = performance.now();
+    const now = monotonicNow();
     if (now - this.#checkedAt < 1_000) return;
     this.#checkedAt = now;
     if (statSync(this.#path, { throwIfNoEntry: false })?.mtimeMs !== this.#mtime) this.#reload();

@@ -4,6 +4,7 @@
  * strangers, probes, scrapes) and clients that went away mid-request are logged at debug level: a stranger
  * must not be able to fill the operator's log, and counters (/metrics) already show them.
  */
+import { monotonicNow } from "../../limits/monotonic-clock.ts";
 import type { MiddlewareHandler } from "hono";
 import type { Logger } from "../../log.ts";
 import type { LiveStats } from "../../metering/live-stats.ts";
@@ -12,10 +13,10 @@ import { clientClosedStatus } from "./read-body.ts";
 
 export const accessLog = (log: Logger, stats: LiveStats): MiddlewareHandler<AppEnv> =>
   async (c, next) => {
-    const started = performance.now();
+    const started = monotonicNow();
     await next();
     const rpc = c.get("rpc");
-    const durationMs = performance.now() - started;
+    const durationMs = monotonicNow() - started;
     const tenant = c.get("auth")?.tenant.id ?? null;
     // Whatever the handler answered, nobody receives it once the client has gone: that is a client abort.
     const aborted = c.get("clientAborted") === true || c.req.raw.signal.aborted;

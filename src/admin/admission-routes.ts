@@ -19,6 +19,8 @@ const admitBody = z.object({
   args_valid: z.boolean().nullable(),
   scopes: z.array(z.string()).optional(),
 });
+// A stdio process's store calls, measured there: at most an hour of CPU time in one charge.
+const cpuBody = z.object({ tenant: z.string(), cpu_ms: z.number().nonnegative().max(3_600_000) });
 const releaseBody = z.object({ ticket: z.string(), end_stream: z.boolean() });
 const chargeBody = z.object({
   tenant: z.object({ id: z.string(), plan: z.string(), overrides: z.record(z.string(), z.number()) }),
@@ -63,6 +65,13 @@ export function admissionRoutes(app: Hono, deps: { config: Config; admission: Ad
   app.post("/v1/admission/release", async (c) => {
     const input = await deps.parse(c, releaseBody);
     settle(input.ticket);
+    return c.json({ ok: true });
+  });
+
+  // CPU time a stdio session's store calls used, charged to this server's budget (the one admission checks).
+  app.post("/v1/admission/cpu", async (c) => {
+    const input = await deps.parse(c, cpuBody);
+    admission.chargeCpu(input.tenant, input.cpu_ms);
     return c.json({ ok: true });
   });
 

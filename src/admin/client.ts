@@ -51,6 +51,7 @@ export class AdminClient {
     return {
       admit: (request) => this.call("POST", "/v1/admission", request),
       release: async (ticket, endStream) => void (await this.call("POST", "/v1/admission/release", { ticket, end_stream: endStream })),
+      chargeCpu: async (tenant, ms) => void (await this.call("POST", "/v1/admission/cpu", { tenant, cpu_ms: ms })),
       charge: async (tenant, method, tool) => (await this.call<{ denied: Denied | null }>("POST", "/v1/admission/charge", { tenant: { id: tenant.id, plan: tenant.plan, overrides: tenant.overrides }, method, tool })).denied,
     };
   }

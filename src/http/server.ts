@@ -96,6 +96,8 @@ export async function startServer(loaded: LoadedConfig, overrides: Partial<Liste
   const oauth = oauthEnabled(effective) ? await openAuthorizationServer({ ...services, config: effective }) : null;
   const authenticator = new Authenticator({ keys: services.keys, tenants: services.tenants, clock: services.clock, jwt: JwtVerifier.fromConfig(effective), own: oauth?.ownTokens });
   const limits = createLimits(services, log);
+  // Every tenant call's CPU time on its store worker is charged to the tenant's budget.
+  services.registry.observeBusy((tenant, ms) => limits.cpu.charge(tenant, ms));
   const stats = new LiveStats({ clock: services.clock, tenantLabels: config.metrics.tenant_labels, tools: buildCatalogue(config).tools.map((tool) => tool.name) });
   app = createApp({ config: effective, services, log, readiness, authenticator, limits, stats, metricsToken: loaded.secrets.metricsToken, oauth });
   const flushUsage = () => authenticator.flushUsage().catch((error) => log.warn("could not record key use", { error: String(error) }));

@@ -183,6 +183,11 @@ export class Admission {
    * its own refusal; once it is spent, the 429 to send instead, so a client hammering a refusal is slowed
    * like any other.
    */
+  /** CPU time a tenant's work used (its store calls, wherever they ran), for the CPU budget `admit` checks. */
+  chargeCpu(tenantId: string, ms: number): void {
+    this.#cpu?.charge(tenantId, ms);
+  }
+
   async chargeRefusal(tenant: Pick<TenantRow, "id" | "plan" | "overrides">, method: string | null, tool: string | null): Promise<Denied | null> {
     const plan = effectivePlan(this.#config, tenant);
     const { budget, units } = this.costOf(method, tool);

@@ -13,6 +13,8 @@ import type { Denied } from "./denials.ts";
 export interface Admitter {
   admit(request: AdmissionRequest): Promise<Admitted | Denied>;
   chargeRefusal(tenant: Pick<TenantRow, "id" | "plan" | "overrides">, method: string | null, tool: string | null): Promise<Denied | null>;
+  /** Charges CPU time the tenant's work used (measured by whoever ran it) to the budget admission checks. */
+  chargeCpu(tenantId: string, ms: number): void;
 }
 
 /** A refusal as the one error currency: 429 rate_limited / quota_exceeded, or 503 when the limiter could not decide. */
@@ -29,6 +31,7 @@ export interface AdmissionRemote {
   admit(request: { tenant: string; method: string | null; tool: string | null; args_valid: boolean | null; scopes?: readonly string[] }): Promise<AdmissionAnswer>;
   release(ticket: string, endStream: boolean): Promise<void>;
   charge(tenant: Pick<TenantRow, "id" | "plan" | "overrides">, method: string | null, tool: string | null): Promise<Denied | null>;
+  chargeCpu(tenant: string, ms: number): Promise<void>;
 }
 
 /** What admission needs of a catalogue tool to check arguments before sending only their validity. */
@@ -42,6 +45,9 @@ type ToolSchema = { input: { safeParse(value: unknown): { success: boolean } } }
 export class RemoteAdmitter implements Admitter {
   readonly #remote: AdmissionRemote;
   readonly #tools: ReadonlyMap<string, ToolSchema>;
+  /** CPU time not yet sent, per tenant: the store calls of one request are sent together. */
+  readonly #cpu = new Map<string, number>();
+  #sending = false;
 
   constructor(remote: AdmissionRemote, tools: ReadonlyMap<string, ToolSchema>) {
     this.#remote = remote;
@@ -71,5 +77,39 @@ export class RemoteAdmitter implements Admitter {
 
   chargeRefusal(tenant: Pick<TenantRow, "id" | "plan" | "overrides">, method: string | null, tool: string | null): Promise<Denied | null> {
     return this.#remote.charge(tenant, method, tool);
+  }
+
+  /**
+   * Sent to the server's budget (the one its admission checks), not kept here: CPU used over stdio counts
+   * against the same cpu_ms_per_minute as HTTP. Lost only if the server stops between the call and the send.
+   */
+  chargeCpu(tenantId: string, ms: number): void {
+    if (!(ms > 0) || !Number.isFinite(ms)) return;
+    this.#cpu.set(tenantId, (this.#cpu.get(tenantId) ?? 0) + ms);
+    if (this.#sending) return;
+    this.#sending = true;
+    queueMicrotask(() => void this.#send());
+  }
+
+  /** Charges sent but not yet acknowledged (tests, and a clean end of a session). */
+  async flushCpu(): Promise<void> {
+    while (this.#sending) await this.#inFlight;
+  }
+
+  #inFlight: Promise<void> = Promise.resolve();
+
+  async #send(): Promise<void> {
+    this.#inFlight = (async () => {
+      while (this.#cpu.size) {
+        const batch = [...this.#cpu];
+        this.#cpu.clear();
+        await Promise.all(batch.map(([tenant, ms]) => this.#remote.chargeCpu(tenant, ms).catch(() => undefined)));
+      }
+    })();
+    try {
+      await this.#inFlight;
+    } finally {
+      this.#sending = false;
+    }
   }
 }

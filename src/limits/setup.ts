@@ -22,7 +22,7 @@ export type Limits = {
 };
 
 /** `monotonic` and `timers` drive every window, wait and interval here (the wall clock only names months). */
-export function createLimits(services: Pick<Services, "config" | "clock" | "control" | "audit" | "registry">, log: Logger, time: { monotonic?: MonotonicClock; timers?: Timers } = {}): Limits {
+export function createLimits(services: Pick<Services, "config" | "clock" | "control" | "audit">, log: Logger, time: { monotonic?: MonotonicClock; timers?: Timers } = {}): Limits {
   const { config, clock } = services;
   const monotonic = time.monotonic ?? monotonicNow;
   const timers = time.timers ?? realTimers;
@@ -34,8 +34,6 @@ export function createLimits(services: Pick<Services, "config" | "clock" | "cont
   const refusals = new RefusalCounter(services.audit, clock);
   refusals.start(60_000, (error) => log.warn("audit of refusals failed", { error: String(error) }));
   const cpu = new CpuBudget({ windowMs: config.limits.window_ms, clock: monotonic });
-  // Every tenant call's CPU time on its store worker is charged to the tenant.
-  services.registry.observeBusy((tenant, ms) => cpu.charge(tenant, ms));
   const tools = new Map<string, CatalogueTool>(buildCatalogue(config, clock).tools.map((tool) => [tool.name, tool]));
   const admission = new Admission({ config, limiter, meter, clock, tools, cpu, timers, onRefused: (tenantId, kind) => refusals.count(tenantId, kind) });
   return {

@@ -15,7 +15,11 @@ type Id = string | number;
 /** What an admitted request holds until its response goes out (or its deadline passes, or it is cancelled). */
 type Held = { release(): void; endStream?: () => void; deadline: AbortController; timer?: ReturnType<typeof setTimeout> };
 
-export type Gate = { open(request: GateRequest): Promise<Opened | Refused> };
+export type Gate = {
+  open(request: GateRequest): Promise<Opened | Refused>;
+  /** Awaited before each response goes out (the request's cost charged where it was admitted). */
+  settled?(): Promise<void>;
+};
 
 export class AdmittingTransport implements Transport {
   readonly #inner: Transport;
@@ -108,6 +112,7 @@ export class AdmittingTransport implements Transport {
     if (response.id !== undefined && (response.result !== undefined || response.error !== undefined)) {
       if (this.#answered.delete(response.id)) return;
       this.#settle(response.id);
+      await this.#gate.settled?.();
     }
     return this.#inner.send(message, options);
   }

@@ -34,6 +34,8 @@ export type StdioGateDeps = {
   admitter(): Admitter | null;
   toolScopes: ReadonlyMap<string, Scope>;
   contextFor(auth: Authenticated, plan: Plan, signal: AbortSignal): TenantContext;
+  /** Resolves once what finished requests cost (their CPU time) is charged where they were admitted. */
+  settled?(): Promise<void>;
 };
 
 export class StdioGate {
@@ -75,6 +77,11 @@ export class StdioGate {
     const timeoutMs = Math.min(plan.request_timeout_ms, deps.config.server.request_timeout_ms);
     const deadline = new AbortController();
     return { ok: true, context: deps.contextFor(auth, plan, deadline.signal), deadline, timeoutMs, release, ...(endStream ? { endStream } : {}) };
+  }
+
+  /** Awaited before a response goes out, so the next request, over any transport, sees this one's cost. */
+  settled(): Promise<void> {
+    return this.#deps.settled?.() ?? Promise.resolve();
   }
 
   async #charge(tenant: Authenticated["tenant"] | undefined, method: string, tool: string | null): Promise<AppError | null> {

@@ -39,7 +39,11 @@ export async function serveStdioSession(services: Services, credential: StdioCre
   const catalogue = buildCatalogue(config, services.clock);
   const limits = createLimits(services, log);
   const tools = new Map(catalogue.tools.map((tool) => [tool.name, tool]));
-  const admitter = admitterFor(config, limits.admission, tools, (mode) => log.info("stdio admission", { via: mode }));
+  const admitters = admitterFor(config, limits.admission, tools, (mode) => log.info("stdio admission", { via: mode }));
+  const admitter = admitters.current;
+  // Store calls' CPU time goes to the budget that admits this session's requests: the running server's when
+  // there is one (one cpu_ms_per_minute per tenant across HTTP and stdio), else this process's.
+  services.registry.observeBusy((tenant, ms) => (admitter() ?? limits.admission).chargeCpu(tenant, ms));
   log.info("stdio session started", { tenant: first.tenant.id, subject: first.principal.subject });
 
   const gate = new StdioGate({
@@ -47,6 +51,7 @@ export async function serveStdioSession(services: Services, credential: StdioCre
     authenticate,
     admitter,
     toolScopes: new Map(catalogue.tools.map((tool) => [tool.name, tool.scope as Scope])),
+    settled: admitters.flush,
     contextFor: (auth, plan, signal) => {
       const requestId = `stdio-${crypto.randomUUID()}`;
       return createTenantContext({ services, auth, plan, meter: limits.meter, requestId, signal, log: () => log.child({ request_id: requestId, tenant: auth.tenant.id }), client: () => "stdio" });
@@ -63,6 +68,7 @@ export async function serveStdioSession(services: Services, credential: StdioCre
   await handle.close();
   clearInterval(usageFlush);
   await authenticator.flushUsage().catch(() => undefined);
+  await admitters.flush();
   log.info("stdio session ended");
   await limits.close();
   return 0;
@@ -72,11 +78,12 @@ export async function serveStdioSession(services: Services, credential: StdioCre
  * Per request: the running server's admission when one serves this data directory (one rate window, quota
  * and concurrency cap per tenant across HTTP and stdio), else this process's own. Null: limits disabled.
  */
-function admitterFor(config: Config, local: Admitter, tools: ConstructorParameters<typeof RemoteAdmitter>[1], onSwitch: (mode: string) => void): () => Admitter | null {
-  if (!config.limits.enabled) return () => null;
+function admitterFor(config: Config, local: Admitter, tools: ConstructorParameters<typeof RemoteAdmitter>[1], onSwitch: (mode: string) => void): { current(): Admitter | null; flush(): Promise<void> } {
+  if (!config.limits.enabled) return { current: () => null, flush: async () => undefined };
   let mode = "";
-  let remote: { socket: string; admitter: Admitter } | null = null;
-  return () => {
+  let remote: { socket: string; admitter: RemoteAdmitter } | null = null;
+  const flush = async () => remote?.admitter.flushCpu();
+  const current = () => {
     const client = adminClient(config);
     const next = client ? "server" : "in-process";
     if (next !== mode) onSwitch((mode = next));
@@ -84,6 +91,7 @@ function admitterFor(config: Config, local: Admitter, tools: ConstructorParamete
     if (remote?.socket !== client.socket) remote = { socket: client.socket, admitter: new RemoteAdmitter(client.admission(), tools) };
     return fallBack(remote.admitter, local);
   };
+  return { current, flush };
 }
 
 /** A server that stopped between the check and the call: this request is admitted in-process instead. */
@@ -92,6 +100,7 @@ function fallBack(remote: Admitter, local: Admitter): Admitter {
   return {
     admit: (request) => remote.admit(request).catch((error) => (unavailable(error) ? local.admit(request) : Promise.reject(error))),
     chargeRefusal: (tenant, method, tool) => remote.chargeRefusal(tenant, method, tool).catch((error) => (unavailable(error) ? local.chargeRefusal(tenant, method, tool) : Promise.reject(error))),
+    chargeCpu: (tenant, ms) => remote.chargeCpu(tenant, ms),
   };
 }
 

@@ -165,4 +165,28 @@ describe("limits shared between a running server and stdio sessions", () => {
       await third.close();
     }
   });
+
+  test("CPU time of stdio calls is charged to the server's budget: HTTP is refused once stdio spent it", async () => {
+    const added = mt("tenant", "add", "cpu-shared", "--json").json();
+    expect(mt("tenant", "set-limit", "cpu-shared", "--cpu-ms-per-minute", "1").code).toBe(0);
+    const http = await transports.http(added.api_key);
+    const stdio = await transports.stdio(added.api_key);
+    try {
+      // Indexing a document of many distinct words costs well over a millisecond of store CPU time.
+      const content = Array.from({ length: 6_000 }, (_, i) => `word${i} text${i % 97}`).join(" ");
+      let refused: Outcome | null = null;
+      for (let i = 0; i < 10 && !refused; i++) {
+        const outcome = await stdio.call("create_document", { title: `doc ${i}`, content });
+        if (!outcome.ok) refused = outcome;
+      }
+      // stdio is admitted by the server: its own next call is refused by the budget it spent.
+      expect(refused).toMatchObject({ ok: false, code: -32010 });
+      expect(refused!.ok ? "" : refused!.message).toContain("CPU budget exceeded: tenant cpu-shared");
+      const outcome = await http.call("list_documents", {});
+      expect(outcome).toMatchObject({ ok: false, code: -32010, status: 429 });
+      expect(outcome.ok ? "" : outcome.message).toContain("CPU budget exceeded: tenant cpu-shared");
+    } finally {
+      await stdio.close();
+    }
+  });
 });

@@ -33,7 +33,14 @@ export type AppDeps = {
   /** The config as the server runs it (its real listen address: URLs in metadata and audiences name it). */
   config: Config;
   services: Pick<Services, "config" | "clock" | "control" | "registry" | "audit" | "migrations">;
-  log: Logger; readiness: Readiness; authenticator: Authenticator; limits: Limits; stats: LiveStats; metricsToken?: string; oauth?: AuthorizationServer | null };
+  log: Logger;
+  readiness: Readiness;
+  authenticator: Authenticator;
+  limits: Limits;
+  stats: LiveStats;
+  metricsToken?: string;
+  oauth?: AuthorizationServer | null;
+};
 
 export function createApp({ config, services, log, readiness, authenticator, limits, stats, metricsToken, oauth }: AppDeps): Hono<AppEnv> {
   const catalogue = buildCatalogue(config, services.clock);

@@ -86,7 +86,7 @@ export async function createServices(loaded: LoadedConfig, options: ServicesOpti
     pepper = resolvePepper({ fromEnv: loaded.secrets.pepper, file: config.auth.pepper_file, dataDir: config.data.dir });
     if (options.checkPepper !== false) await checkPepper(control, pepper);
   } catch (error) {
-    control.client.close();
+    await control.close();
     throw error;
   }
   const vault = await openVault(loaded);
@@ -124,7 +124,7 @@ export async function createServices(loaded: LoadedConfig, options: ServicesOpti
     clock,
     async close() {
       await registry.closeAll();
-      control.client.close();
+      await control.close();
     },
   };
 }

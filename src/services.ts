@@ -14,6 +14,7 @@ import { checkPepper, resolvePepper, type Pepper } from "./auth/pepper.ts";
 import type { LoadedConfig } from "./config/load.ts";
 import type { Config } from "./config/schema.ts";
 import { openControl, type ControlDatabase } from "./store/control/db.ts";
+import { openPostgresControl } from "./store/control/postgres.ts";
 import type { SqliteOptions } from "./store/open.ts";
 import { MigrationService } from "./tenancy/migrations.ts";
 import { defaultWorkers, TenantRegistry } from "./tenancy/registry.ts";
@@ -76,11 +77,13 @@ export type ServicesOptions = {
 export async function createServices(loaded: LoadedConfig, options: ServicesOptions = {}): Promise<Services> {
   const { config } = loaded;
   const clock = options.clock ?? Date.now;
-  if (options.create === false && !existsSync(join(config.data.dir, "control.db"))) {
+  if (options.create === false && !config.storage.url && !existsSync(join(config.data.dir, "control.db"))) {
     throw new AppError("not_found", `no mcp-mt data in ${config.data.dir} (no control.db): pass --data-dir or --config for the right one, or create a tenant first with \`mcp-mt tenant add <id>\``);
   }
   const sqlite = sqliteOptions(config);
-  const control = await openControl(config.data.dir, sqlite);
+  const control: ControlDatabase = config.storage.url
+    ? await openPostgresControl(config.storage.url, { max: config.storage.pool_max, maxLifetimeS: config.storage.max_lifetime_s })
+    : await openControl(config.data.dir, sqlite);
   let pepper: Pepper;
   try {
     pepper = resolvePepper({ fromEnv: loaded.secrets.pepper, file: config.auth.pepper_file, dataDir: config.data.dir });

@@ -95,6 +95,8 @@ export async function startServer(loaded: LoadedConfig, overrides: Partial<Liste
   const effective = withListenAddress(config, { host: requested.host, port });
   const oauth = oauthEnabled(effective) ? await openAuthorizationServer({ ...services, config: effective }) : null;
   const authenticator = new Authenticator({ keys: services.keys, tenants: services.tenants, clock: services.clock, jwt: JwtVerifier.fromConfig(effective), own: oauth?.ownTokens });
+  // Other instances (or the CLI) change keys and tenants in a shared control plane: drop cached verifications at once.
+  await services.control.onChange(() => authenticator.forget());
   const limits = createLimits(services, log);
   // Every tenant call's CPU time on its store worker is charged to the tenant's budget.
   services.registry.observeBusy((tenant, ms) => limits.cpu.charge(tenant, ms));

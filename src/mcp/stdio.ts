@@ -30,6 +30,7 @@ export async function serveStdioSession(services: Services, credential: StdioCre
   const { config } = services;
   const log = createLogger(config.log, { transport: "stdio" });
   const authenticator = new Authenticator({ keys: services.keys, tenants: services.tenants, clock: services.clock, jwt: JwtVerifier.fromConfig(config) });
+  await services.control.onChange(() => authenticator.forget());
   const authenticate = "apiKey" in credential ? keyAuthentication(authenticator, credential.apiKey.trim()) : operatorAuthentication(services, credential.tenantId);
   // Fail fast on a bad credential: the client sees the process exit with the reason on stderr.
   const first = await authenticate();

@@ -1,0 +1,239 @@
+/**
+ * The shipped nginx configuration (deploy/compose/nginx.conf), run by test/helpers/nginx.ts in front of stub
+ * upstreams and a real `mcp-mt serve`: round robin, keep-alive to the upstreams, X-Forwarded-For, streams
+ * passed through unbuffered, an instance down, a POST never replayed, and MCP calls through it.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import type { Server } from "bun";
+import { binaryInEmptyDir, run } from "../helpers/binary.ts";
+import { v1Http, v2Http } from "../helpers/clients.ts";
+import { serverConfig, shippedNginxConf, startNginx, type LoadBalancer } from "../helpers/nginx.ts";
+import { modernRequest, startServe, type ServerProcess } from "../helpers/server.ts";
+import { cleanupTempDirs } from "../helpers/tmp.ts";
+
+type Seen = { name: string; path: string; xff: string | null; host: string | null; peerPort: number | undefined };
+
+/** An upstream that records what reached it and answers with its name; /stream sends one event, then waits to be released. */
+function stub(name: string, seen: Seen[]) {
+  let release = () => {};
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const state = { secondEventSent: false };
+  const server: Server<undefined> = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    fetch(req, srv) {
+      const path = new URL(req.url).pathname;
+      seen.push({ name, path, xff: req.headers.get("x-forwarded-for"), host: req.headers.get("host"), peerPort: srv.requestIP(req)?.port });
+      if (path !== "/stream") return new Response(name);
+      const encoder = new TextEncoder();
+      const body = new ReadableStream({
+        async start(controller) {
+          controller.enqueue(encoder.encode("event: message\ndata: first\n\n"));
+          // Never hangs the test: without a release the second event follows after a while anyway.
+          await Promise.race([released, Bun.sleep(10_000)]);
+          state.secondEventSent = true;
+          controller.enqueue(encoder.encode("event: message\ndata: second\n\n"));
+          controller.close();
+        },
+      });
+      return new Response(body, { headers: { "content-type": "text/event-stream", "cache-control": "no-cache" } });
+    },
+  });
+  return { name, server, port: server.port!, release, state };
+}
+
+/** A TCP upstream that reads one request, counts it, and closes the connection without answering (an instance dying mid-call). */
+async function dyingUpstream() {
+  const state = { requests: 0 };
+  const listener = Bun.listen({
+    hostname: "127.0.0.1",
+    port: 0,
+    socket: {
+      data(socket) {
+        state.requests++;
+        socket.end();
+      },
+    },
+  });
+  return { port: listener.port, state, stop: () => listener.stop(true) };
+}
+
+const seen: Seen[] = [];
+const stubs = ["a", "b", "c"].map((name) => stub(name, seen));
+let lb: LoadBalancer;
+
+beforeAll(async () => {
+  lb = await startNginx(stubs.map((s) => s.port));
+});
+afterAll(async () => {
+  await lb?.stop();
+  for (const s of stubs) s.server.stop(true);
+  cleanupTempDirs();
+});
+
+describe("the shipped nginx configuration", () => {
+  test("the harness runs the shipped file: only the upstream servers and the listen port differ", () => {
+    const shipped = readFileSync(shippedNginxConf, "utf8");
+    const running = readFileSync(`${lb.dir}/mcp-mt.conf`, "utf8");
+    const strip = (text: string) => text.split("\n").filter((l) => !/^\s*(server\s+\S+:\d+|listen)\b/.test(l));
+    expect(strip(running)).toEqual(strip(shipped));
+    expect(running).toContain(`listen 127.0.0.1:${lb.port};`);
+    for (const s of stubs) expect(running).toContain(`server 127.0.0.1:${s.port} max_fails=1 fail_timeout=5s;`);
+    // The harness refuses a template without the shape it relies on.
+    expect(() => serverConfig("server { listen 80; }", [1], 2)).toThrow(/upstream mcp_mt/);
+    expect(() => serverConfig(shipped.replace(/^\s*listen[^\n]*\n/m, ""), [1], 2)).toThrow(/listen/);
+  });
+
+  test("round robin: 6 requests reach a, b, c twice each, over kept-alive connections, with Host and X-Forwarded-For", async () => {
+    seen.length = 0;
+    const names: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const response = await fetch(`${lb.origin}/rr`, { headers: { "x-forwarded-for": "203.0.113.7" } });
+      names.push(await response.text());
+    }
+    expect(names.toSorted()).toEqual(["a", "a", "b", "b", "c", "c"]);
+    expect(names.slice(0, 3).toSorted()).toEqual(["a", "b", "c"]);
+    for (const s of stubs) {
+      const mine = seen.filter((x) => x.name === s.name);
+      expect(mine.length).toBe(2);
+      // HTTP/1.1 keep-alive to the upstream: the second request came over the first one's connection.
+      expect(mine[1]!.peerPort).toBe(mine[0]!.peerPort);
+    }
+    // The client's own X-Forwarded-For is kept and nginx appends the address it saw: the last hop is the real
+    // client (what mcp-mt with trust_proxy reads). The Host is the client's, which mcp-mt's Host check needs.
+    expect(seen.map((x) => x.xff)).toEqual(Array(6).fill("203.0.113.7, 127.0.0.1"));
+    expect(seen.map((x) => x.host)).toEqual(Array(6).fill("127.0.0.1"));
+  });
+
+  test("a stream passes through unbuffered: the first event reaches the client before the upstream sends the second", async () => {
+    // Round robin: find the stub this request lands on from what it saw.
+    seen.length = 0;
+    const response = await fetch(`${lb.origin}/stream`, { headers: { accept: "text/event-stream" } });
+    expect(response.headers.get("content-type")).toBe("text/event-stream");
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let text = "";
+    while (!text.includes("data: first\n\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    const upstream = stubs.find((s) => s.name === seen[0]!.name)!;
+    // Had nginx buffered the response, nothing would have arrived until the upstream ended it.
+    expect(text).toContain("data: first");
+    expect(upstream.state.secondEventSent).toBe(false);
+    upstream.release();
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    expect(text).toBe("event: message\ndata: first\n\nevent: message\ndata: second\n\n");
+  });
+
+  test("an instance down: every request is answered by the others", async () => {
+    const down = stub("down", []);
+    down.server.stop(true);
+    const up = stub("up", []);
+    const pair = await startNginx([down.port, up.port]);
+    try {
+      const answers: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        const response = await fetch(`${pair.origin}/`);
+        answers.push(`${response.status} ${await response.text()}`);
+      }
+      expect(answers).toEqual(Array(6).fill("200 up"));
+    } finally {
+      await pair.stop();
+      up.server.stop(true);
+    }
+  });
+
+  test("a POST whose instance dies mid-call is not replayed on another (no tool call runs twice): 502", async () => {
+    const dying = await dyingUpstream();
+    const other = stub("other", []);
+    const otherSeen: Seen[] = [];
+    const witness = stub("witness", otherSeen);
+    const pair = await startNginx([dying.port, witness.port]);
+    try {
+      // The first request goes to the first upstream (round robin starts there with one worker).
+      const response = await fetch(`${pair.origin}/mcp`, { method: "POST", body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call" }), headers: { "content-type": "application/json" } });
+      expect(response.status).toBe(502);
+      expect(dying.state.requests).toBe(1);
+      expect(otherSeen.length).toBe(0);
+      // A GET (idempotent) in the same situation is retried on the next instance.
+      const get = await fetch(`${pair.origin}/again`);
+      expect([get.status, await get.text()]).toEqual([200, "witness"]);
+    } finally {
+      await pair.stop();
+      dying.stop();
+      other.server.stop(true);
+      witness.server.stop(true);
+    }
+  });
+});
+
+describe("mcp-mt behind the shipped nginx", () => {
+  let server: ServerProcess;
+  let front: LoadBalancer;
+  let key: string;
+
+  beforeAll(async () => {
+    const { dir, bin } = binaryInEmptyDir();
+    key = run(bin, ["tenant", "add", "acme", "--json"], { cwd: dir }).json().api_key;
+    server = await startServe(bin, dir);
+    front = await startNginx([server.port]);
+  });
+  afterAll(async () => {
+    await front?.stop();
+    await server?.stop();
+  });
+
+  test("the official clients (2025 and 2026 eras) create and find a document through the load balancer", async () => {
+    const legacy = await v1Http(`${front.origin}/mcp`, key);
+    const modern = await v2Http(`${front.origin}/mcp`, key, "modern");
+    try {
+      const created = await legacy.callTool("create_document", { title: "Through nginx", content: "balanced words" });
+      expect(created.isError).toBeFalsy();
+      const found = await modern.callTool("search_documents", { query: "balanced" });
+      expect(found.structuredContent).toMatchObject({ count: 1, results: [{ id: created.structuredContent.id, title: "Through nginx" }] });
+    } finally {
+      await legacy.close();
+      await modern.close();
+    }
+    expect(front.accessLog().filter((l) => l.includes("POST /mcp")).length).toBeGreaterThanOrEqual(3);
+  });
+
+  test("a subscriptions/listen stream stays open through nginx and its first event arrives while it is open", async () => {
+    const { body, headers } = modernRequest("subscriptions/listen", { notifications: { toolsListChanged: true } }, 7);
+    const abort = new AbortController();
+    const response = await fetch(`${front.origin}/mcp`, { method: "POST", headers: { ...headers, authorization: `Bearer ${key}` }, body: JSON.stringify(body), signal: abort.signal });
+    try {
+      expect(response.status).toBe(200);
+      expect(response.headers.get("content-type")).toStartWith("text/event-stream");
+      const reader = response.body!.getReader();
+      let text = "";
+      while (!text.includes("\n\n")) {
+        const { value, done } = await reader.read();
+        expect(done).toBe(false);
+        text += new TextDecoder().decode(value);
+      }
+      // The acknowledgement came through while mcp-mt still holds the stream open: nothing buffered it.
+      const data = text.split("\n").find((l) => l.startsWith("data: "))!;
+      expect(JSON.parse(data.slice(6))).toMatchObject({ method: "notifications/subscriptions/acknowledged" });
+    } finally {
+      abort.abort();
+    }
+  });
+
+  test("a wrong key through the load balancer is mcp-mt's own 401, not nginx's page", async () => {
+    const response = await fetch(`${front.origin}/mcp`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json, text/event-stream", authorization: "Bearer mcpmt_wrong" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
+    });
+    expect(response.status).toBe(401);
+    expect(response.headers.get("www-authenticate")).toContain("resource_metadata");
+  });
+});

@@ -106,7 +106,7 @@ describe("the shipped nginx configuration", () => {
     expect(seen.map((x) => x.host)).toEqual(Array(6).fill("127.0.0.1"));
   });
 
-  test("a stream passes through unbuffered: the first event reaches the client before the upstream sends the second", async () => {
+  test("a stream passes through live: the first event reaches the client before the upstream sends the second", async () => {
     // Round robin: find the stub this request lands on from what it saw.
     seen.length = 0;
     const response = await fetch(`${lb.origin}/stream`, { headers: { accept: "text/event-stream" } });
@@ -120,7 +120,7 @@ describe("the shipped nginx configuration", () => {
       text += decoder.decode(value, { stream: true });
     }
     const upstream = stubs.find((s) => s.name === seen[0]!.name)!;
-    // Had nginx buffered the response, nothing would have arrived until the upstream ended it.
+    // Nothing held the first event back until the upstream ended the response.
     expect(text).toContain("data: first");
     expect(upstream.state.secondEventSent).toBe(false);
     upstream.release();

@@ -17,18 +17,10 @@ import { cleanupTempDirs, tempDir } from "../helpers/tmp.ts";
 
 afterAll(cleanupTempDirs);
 
-/**
- * Whether the binary knows the `[storage]` section yet (issue 11 adds it). Until it does, checks that feed
- * `[storage]` keys or MCP_MT_STORAGE_* variables to `config check` leave them out; once it does, they are in.
- */
-const storageKnown = () => configCheck().json?.config?.storage !== undefined;
-const withoutStorage = (toml: string) => toml.replace(/^\[storage\]\n(?:(?!\[)[^\n]*\n)*/m, "");
-const withoutStorageEnv = (env: Record<string, string>) => Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith("MCP_MT_STORAGE_")));
-
 /** Connections one instance opens at most (PG.md): pool_max + database_pools_max × database_pool_max. */
 const ceiling = (s: { pool_max: number; database_pools_max: number; database_pool_max: number }) => s.pool_max + s.database_pools_max * s.database_pool_max;
-/** The defaults of those keys (PG.md), used only while the binary does not know them yet. */
-const storageDefaults = { pool_max: 10, database_pools_max: 16, database_pool_max: 2 };
+/** The binary's defaults of the [storage] keys. */
+const storageDefaults = () => configCheck().json.config.storage;
 
 // ---- Kubernetes scale-out -----------------------------------------------------------------------------------
 
@@ -165,26 +157,27 @@ describe("Kubernetes scale-out manifests", () => {
     const mount = c.volumeMounts.find((m: any) => pod.volumes.find((v: any) => v.name === m.name)?.configMap?.name === configMap.metadata.name);
     expect(env.MCP_MT_CONFIG).toBe(`${mount.mountPath}/mcp-mt.toml`);
 
-    const known = storageKnown();
     const text = configMap.data["mcp-mt.toml"] as string;
     const tomlPath = join(tempDir("mcp-mt-scale-pod-"), "mcp-mt.toml");
-    writeFileSync(tomlPath, known ? text : withoutStorage(text));
+    writeFileSync(tomlPath, text);
     const imageEnv = envOf(runtimeStage());
     delete imageEnv.TMPDIR;
     delete env.TMPDIR;
-    const secrets = known ? secret().stringData : withoutStorageEnv(secret().stringData);
-    const { run, json } = configCheck({ ...imageEnv, ...env, ...secrets, MCP_MT_CONFIG: tomlPath });
+    const { run, json } = configCheck({ ...imageEnv, ...env, ...secret().stringData, MCP_MT_CONFIG: tomlPath });
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
     expect(json.config.server).toMatchObject({ host: "0.0.0.0", port: 8787, trust_proxy: true });
     expect(json.config.metrics.listen).toBe("0.0.0.0:9464");
     expect(json.config.data.dir).toBe(c.volumeMounts.find((m: any) => m.name === "data").mountPath);
-    if (known) expect(json.config.storage).toMatchObject(configToml().storage);
+    expect(json.config.storage).toMatchObject(configToml().storage);
+    // The PostgreSQL URL carries a password: only ever from the Secret, never in the ConfigMap.
+    expect(configToml().storage.url).toBeUndefined();
+    expect(text).not.toContain("postgres://");
 
     // maxReplicas × each pod's ceiling stays under the max_connections the ConfigMap is sized for.
     const maxConnections = Number(/max_connections = (\d+)/.exec(text)![1]);
     const hpa = only("hpa.yaml", "HorizontalPodAutoscaler");
-    const perPod = ceiling({ ...storageDefaults, ...configToml().storage });
+    const perPod = ceiling({ ...storageDefaults(), ...configToml().storage });
     expect(text).toContain(`= ${perPod}`);
     expect(hpa.spec.maxReplicas * perPod).toBeLessThan(maxConnections);
   });
@@ -216,6 +209,8 @@ describe("docker compose recipe", () => {
       // Secrets from env files whose examples ship alongside.
       for (const file of service.env_file) expect(existsSync(join(root, "deploy/compose", `${file}.example`))).toBe(true);
       expect(service.environment.MCP_MT_LIMITS_REDIS_URL).toBe("redis://redis:6379");
+      // The PostgreSQL URL carries a password: only in the env file.
+      expect(service.environment.MCP_MT_STORAGE_URL).toBeUndefined();
     }
     expect(keysOf("deploy/compose/mcp-mt.env.example")).toEqual(["MCP_MT_STORAGE_URL", "MCP_MT_AUTH_PEPPER", "MCP_MT_ENCRYPTION_MASTER_KEY", "MCP_MT_METRICS_TOKEN"]);
     expect(keysOf("deploy/compose/postgres.env.example")).toEqual(["POSTGRES_PASSWORD", "MCP_APP_DB_PASSWORD"]);
@@ -233,13 +228,12 @@ describe("docker compose recipe", () => {
   });
 
   test("each instance's effective configuration (image ENV + compose environment + env file) passes config check", () => {
-    const known = storageKnown();
     for (const [name, service] of instances()) {
       const environment = Object.fromEntries(Object.entries(service.environment as Record<string, string>).map(([k, v]) => [k, interpolate(String(v))]));
       const fromFile = Object.assign({}, ...service.env_file.map((f: string) => envFile(`deploy/compose/${f}.example`)));
       const env = { ...envOf(runtimeStage()), ...fromFile, ...environment };
       delete env.TMPDIR;
-      const { run, json } = configCheck(known ? env : withoutStorageEnv(env));
+      const { run, json } = configCheck(env);
       expect([name, run.stderr]).toEqual([name, ""]);
       expect(json.config.server).toMatchObject({ host: "0.0.0.0", trust_proxy: true, public_url: "http://localhost:8080" });
       expect(json.config.server.shutdown_timeout_ms).toBeLessThan(Number(/^(\d+)s$/.exec(service.stop_grace_period)![1]) * 1000);
@@ -250,8 +244,7 @@ describe("docker compose recipe", () => {
   test("PostgreSQL's max_connections holds the three instances' connection ceiling, with room for the tools", () => {
     const command: string[] = compose().services.postgres.command;
     const maxConnections = Number(command.find((a) => a.startsWith("max_connections="))!.split("=")[1]);
-    const storage = storageKnown() ? configCheck().json.config.storage : storageDefaults;
-    const perInstance = ceiling(storage);
+    const perInstance = ceiling(storageDefaults());
     expect(instances().length * perInstance + 10).toBeLessThan(maxConnections);
     expect(read("deploy/compose/README.md")).toContain(`= **${perInstance}**`);
   });

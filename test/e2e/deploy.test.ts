@@ -480,13 +480,9 @@ describe("MCP_MT_* variables in the deployment files", () => {
     };
     flatten(defaults, []);
 
-    // MCP_MT_STORAGE_* (issue 11's [storage] section) are checked like every other key once the binary
-    // knows the section; until then they are the only names let through unchecked.
-    const storageKnown = defaults.storage !== undefined;
     const failures: string[] = [];
     for (const [name, files] of names) {
       if (knownVariables.has(name)) continue;
-      if (!storageKnown && name.startsWith("MCP_MT_STORAGE_")) continue;
       const candidates = values.get(name) ?? new Set([Array.isArray(envNames.get(name)) ? (envNames.get(name) as unknown[]).join(",") : String(envNames.get(name))]);
       for (const value of candidates) {
         const { run, json } = configCheck({ [name]: value });

@@ -9,6 +9,7 @@ import type { Server } from "bun";
 import { binaryInEmptyDir, run } from "../helpers/binary.ts";
 import { v1Http, v2Http } from "../helpers/clients.ts";
 import { serverConfig, shippedNginxConf, startNginx, type LoadBalancer } from "../helpers/nginx.ts";
+import { pgBinDir, pgDatabase } from "../helpers/postgres.ts";
 import { modernRequest, startServe, type ServerProcess } from "../helpers/server.ts";
 import { cleanupTempDirs } from "../helpers/tmp.ts";
 
@@ -237,3 +238,125 @@ describe("mcp-mt behind the shipped nginx", () => {
     expect(response.headers.get("www-authenticate")).toContain("resource_metadata");
   });
 });
+
+/**
+ * Three `mcp-mt serve` behind the shipped nginx, sharing their truth: one data directory and one Redis on one
+ * host (the libSQL layout), or one PostgreSQL and one Redis (the scale-out layout).
+ */
+type Layout = { name: string; ready: () => boolean; setUp: (redisUrl: string) => { env: Record<string, string>; dirs: { dir: string; bin: string }[]; operator: { dir: string; bin: string } } };
+
+// The PostgreSQL layout needs `serve` to open its control plane from storage.url (src/runtime.ts, being
+// wired in issue 11) and the tenant stores on PostgreSQL: flip this when both are on main.
+const servesFromPostgres = false;
+
+const layouts: Layout[] = [
+  {
+    name: "libSQL: one data directory and one Redis on one host",
+    ready: () => true,
+    setUp: (redisUrl) => {
+      const shared = binaryInEmptyDir();
+      return { env: { MCP_MT_LIMITS_REDIS_URL: redisUrl }, dirs: [shared, shared, shared], operator: shared };
+    },
+  },
+  {
+    name: "PostgreSQL and Redis, each instance in its own empty directory",
+    ready: () => servesFromPostgres && pgBinDir() !== null,
+    setUp: (redisUrl) => {
+      const { url } = pgDatabase("lb");
+      const env = { MCP_MT_STORAGE_URL: url, MCP_MT_LIMITS_REDIS_URL: redisUrl, MCP_MT_AUTH_PEPPER: "cGVwcGVyLXNoYXJlZC1ieS10aGUtdGhyZWUtaW5zdGFuY2Vz" };
+      return { env, dirs: [binaryInEmptyDir(), binaryInEmptyDir(), binaryInEmptyDir()], operator: binaryInEmptyDir() };
+    },
+  },
+];
+
+async function startRedis(): Promise<{ url: string; stop: () => void }> {
+  const binary = Bun.which("redis-server");
+  if (!binary) throw new Error("redis-server is not installed (the test command installs it from the Debian packages)");
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const proc = Bun.spawn([binary, "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdout: "ignore", stderr: "ignore" });
+  for (let i = 0; i < 100; i++) {
+    try {
+      (await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } })).end();
+      return { url: `redis://127.0.0.1:${port}`, stop: () => proc.kill("SIGKILL") };
+    } catch {
+      await Bun.sleep(50);
+    }
+  }
+  proc.kill("SIGKILL");
+  throw new Error("redis-server did not start");
+}
+
+for (const layout of layouts) {
+  describe.skipIf(!layout.ready())(`three mcp-mt instances behind the shipped nginx (${layout.name})`, () => {
+    const servers: ServerProcess[] = [];
+    let front: LoadBalancer;
+    let redis: { url: string; stop: () => void };
+    const keys: Record<string, string> = {};
+
+    beforeAll(async () => {
+      redis = await startRedis();
+      const { env, dirs, operator } = layout.setUp(redis.url);
+      const mt = (...args: string[]) => run(operator.bin, args, { cwd: operator.dir, env });
+      // The operator's work before the instances start: nothing here depends on changes reaching running ones.
+      keys.acme = mt("tenant", "add", "acme", "--json").json().api_key;
+      keys.limited = mt("tenant", "add", "limited", "--json").json().api_key;
+      expect(mt("tenant", "set-limit", "limited", "--rate-limit", "30", "--max-concurrency", "1000").code).toBe(0);
+      for (const { dir, bin } of dirs) servers.push(await startServe(bin, dir, [], env));
+      front = await startNginx(servers.map((s) => s.port));
+    });
+    afterAll(async () => {
+      await front?.stop();
+      await Promise.all(servers.map((s) => s.stop("SIGKILL")));
+      redis?.stop();
+    });
+
+    const rpc = (origin: string, key: string, method: string, params: Record<string, unknown> = {}, id = 1) => {
+      const { body, headers } = modernRequest(method, params, id);
+      return fetch(`${origin}/mcp`, { method: "POST", headers: { ...headers, authorization: `Bearer ${key}` }, body: JSON.stringify(body) });
+    };
+    const tool = async (origin: string, key: string, name: string, args: Record<string, unknown>) => {
+      const response = await rpc(origin, key, "tools/call", { name, arguments: args });
+      return { status: response.status, body: (await response.json()) as any };
+    };
+    const upstreamPortsOfLast = (n: number) => front.accessLog().slice(-n).map((line) => Number(line.split(" ")[0]!.split(", ").at(-1)!.split(":")[1]));
+    const created: string[] = [];
+
+    test("round robin over the three: 6 calls, two on each, the same key accepted by all", async () => {
+      const statuses = [];
+      for (let i = 0; i < 6; i++) statuses.push((await rpc(front.origin, keys.acme!, "tools/list")).status);
+      expect(statuses).toEqual(Array(6).fill(200));
+      expect(upstreamPortsOfLast(6).toSorted()).toEqual(servers.flatMap((s) => [s.port, s.port]).toSorted());
+    });
+
+    test("writes through nginx land on different instances and every instance reads all of them", async () => {
+      for (let i = 0; i < 9; i++) {
+        const { status, body } = await tool(front.origin, keys.acme!, "create_document", { title: `Doc ${i}`, content: `written through nginx, call ${i}` });
+        expect(status).toBe(200);
+        created.push(body.result.structuredContent.id);
+      }
+      expect(new Set(upstreamPortsOfLast(9)).size).toBe(3);
+      for (const server of servers) {
+        const { body } = await tool(server.origin, keys.acme!, "list_documents", { limit: 100 });
+        expect(body.result.structuredContent.documents.map((d: any) => d.id).toSorted()).toEqual(created.toSorted());
+      }
+    });
+
+    test("a rate limit of 30 a minute holds for the three together: 60 concurrent calls through nginx, exactly 30 admitted", async () => {
+      const responses = await Promise.all(Array.from({ length: 60 }, () => tool(front.origin, keys.limited!, "list_documents", {})));
+      expect(responses.filter((r) => r.status === 200).length).toBe(30);
+      expect(responses.filter((r) => r.status === 429).length).toBe(30);
+      expect(new Set(upstreamPortsOfLast(60)).size).toBe(3);
+    });
+
+    test("one instance killed with SIGKILL: the other two answer every following call and no acknowledged write is lost", async () => {
+      const killed = servers[1]!;
+      await killed.stop("SIGKILL");
+      const statuses = [];
+      for (let i = 0; i < 6; i++) statuses.push((await rpc(front.origin, keys.acme!, "tools/list")).status);
+      expect(statuses).toEqual(Array(6).fill(200));
+      expect(upstreamPortsOfLast(6)).not.toContain(killed.port);
+      const { body } = await tool(front.origin, keys.acme!, "list_documents", { limit: 100 });
+      expect(body.result.structuredContent.documents.map((d: any) => d.id).toSorted()).toEqual(created.toSorted());
+    });
+  });
+}

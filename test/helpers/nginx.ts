@@ -14,14 +14,16 @@ import { root } from "./binary.ts";
 export const nginxBinary = "/usr/sbin/nginx";
 export const shippedNginxConf = join(root, "deploy", "compose", "nginx.conf");
 
+export type AccessEntry = { upstreams: string[]; status: number; uri: string };
+
 export type LoadBalancer = {
   port: number;
   /** http://127.0.0.1:<port> */
   origin: string;
   /** The directory holding nginx.conf, mcp-mt.conf, the pid file, logs and temp paths. */
   dir: string;
-  /** One line per proxied request: `<upstream address> <status> <request line>`. */
-  accessLog(): string[];
+  /** One entry per request nginx finished: the upstream addresses it tried (the last one answered), status, URI. */
+  accessLog(): AccessEntry[];
   errorLog(): string;
   stop(): Promise<void>;
 };
@@ -55,7 +57,7 @@ pid ${join(dir, "nginx.pid")};
 error_log ${join(dir, "error.log")} notice;
 events { worker_connections 512; }
 http {
-    log_format upstreams '$upstream_addr $status "$request"';
+    log_format upstreams '$upstream_addr|$status|$request_method $request_uri';
     access_log ${join(dir, "access.log")} upstreams;
     client_body_temp_path ${temp("client_body")};
     proxy_temp_path ${temp("proxy")};
@@ -115,7 +117,12 @@ export async function startNginx(upstreamPorts: number[], template = readFileSyn
         dir,
         accessLog: () => {
           const path = join(dir, "access.log");
-          return existsSync(path) ? readFileSync(path, "utf8").split("\n").filter(Boolean) : [];
+          const lines = existsSync(path) ? readFileSync(path, "utf8").split("\n").filter(Boolean) : [];
+          return lines.map((line) => {
+            const [upstreams, status, uri] = line.split("|") as [string, string, string];
+            // Tried addresses are separated by ", " (and " : " across internal redirects); "-" when none.
+            return { upstreams: upstreams === "-" ? [] : upstreams.split(/, | : /), status: Number(status), uri };
+          });
         },
         errorLog,
         async stop() {

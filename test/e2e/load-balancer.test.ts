@@ -10,6 +10,7 @@ import { binaryInEmptyDir, run } from "../helpers/binary.ts";
 import { v1Http, v2Http } from "../helpers/clients.ts";
 import { serverConfig, shippedNginxConf, startNginx, type LoadBalancer } from "../helpers/nginx.ts";
 import { pgBinDir, pgDatabase } from "../helpers/postgres.ts";
+import { startRedis, type RedisServer } from "../helpers/redis.ts";
 import { modernRequest, startServe, type ServerProcess } from "../helpers/server.ts";
 import { cleanupTempDirs } from "../helpers/tmp.ts";
 
@@ -275,28 +276,11 @@ const layouts: Layout[] = [
   },
 ];
 
-async function startRedis(): Promise<{ url: string; stop: () => void }> {
-  const binary = Bun.which("redis-server");
-  if (!binary) throw new Error("redis-server is not installed (the test command installs it from the Debian packages)");
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const proc = Bun.spawn([binary, "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdout: "ignore", stderr: "ignore" });
-  for (let i = 0; i < 100; i++) {
-    try {
-      (await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } })).end();
-      return { url: `redis://127.0.0.1:${port}`, stop: () => proc.kill("SIGKILL") };
-    } catch {
-      await Bun.sleep(50);
-    }
-  }
-  proc.kill("SIGKILL");
-  throw new Error("redis-server did not start");
-}
-
 for (const layout of layouts) {
   describe.skipIf(!layout.ready())(`three mcp-mt instances behind the shipped nginx (${layout.name})`, () => {
     const servers: ServerProcess[] = [];
     let front: LoadBalancer;
-    let redis: { url: string; stop: () => void };
+    let redis: RedisServer;
     const keys: Record<string, string> = {};
 
     beforeAll(async () => {

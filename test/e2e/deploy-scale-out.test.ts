@@ -241,6 +241,24 @@ describe("docker compose recipe", () => {
     }
   });
 
+  test("the instances' health check command, run here against a live server, succeeds exactly when /ready answers 200", async () => {
+    const [, service] = instances()[0]!;
+    expect(service.healthcheck.test[0]).toBe("CMD-SHELL");
+    const { dir: cwd, bin } = binaryInEmptyDir();
+    const server = await startServe(bin, cwd);
+    try {
+      const ready = (await fetch(`${server.origin}/ready`)).status === 200;
+      const command = (service.healthcheck.test[1] as string).replaceAll("/usr/local/bin/mcp-mt", bin).replace("127.0.0.1:8787", `127.0.0.1:${server.port}`);
+      const result = Bun.spawnSync(["/bin/sh", "-c", command], { cwd, env: cleanEnv() });
+      expect(result.exitCode === 0).toBe(ready);
+    } finally {
+      await server.stop();
+    }
+    // And it fails when nothing listens.
+    const down = (service.healthcheck.test[1] as string).replaceAll("/usr/local/bin/mcp-mt", bin).replace("127.0.0.1:8787", `127.0.0.1:${server.port}`);
+    expect(Bun.spawnSync(["/bin/sh", "-c", down], { env: cleanEnv() }).exitCode).toBe(1);
+  });
+
   test("PostgreSQL's max_connections holds the three instances' connection ceiling, with room for the tools", () => {
     const command: string[] = compose().services.postgres.command;
     const maxConnections = Number(command.find((a) => a.startsWith("max_connections="))!.split("=")[1]);

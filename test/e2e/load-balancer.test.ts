@@ -4,7 +4,8 @@
  * passed through unbuffered, an instance down, a POST never replayed, and MCP calls through it.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import type { Server } from "bun";
 import { binaryInEmptyDir, run } from "../helpers/binary.ts";
 import { v1Http, v2Http } from "../helpers/clients.ts";
@@ -244,11 +245,11 @@ describe("mcp-mt behind the shipped nginx", () => {
  * Three `mcp-mt serve` behind the shipped nginx, sharing their truth: one data directory and one Redis on one
  * host (the libSQL layout), or one PostgreSQL and one Redis (the scale-out layout).
  */
-type Layout = { name: string; ready: () => boolean; setUp: (redisUrl: string) => { env: Record<string, string>; dirs: { dir: string; bin: string }[]; operator: { dir: string; bin: string } } };
+type Layout = { name: string; ready: () => boolean; documents: boolean; setUp: (redisUrl: string) => { env: Record<string, string>; dirs: { dir: string; bin: string }[]; operator: { dir: string; bin: string } } };
 
-// The PostgreSQL layout needs `serve` to open its control plane from storage.url (src/runtime.ts, being
-// wired in issue 11) and the tenant stores on PostgreSQL: flip this when both are on main.
-const servesFromPostgres = false;
+// Tenant documents on PostgreSQL are being built (issue 11, src/store/postgres/): until they are on main, the
+// PostgreSQL layout runs the control-plane and limit rows only. Flip this when they land.
+const documentsOnPostgres = false;
 
 /**
  * Limits in Redis. A generous Redis wait: with the default 50 ms a loaded 2-core test machine lets decisions
@@ -260,6 +261,7 @@ const layouts: Layout[] = [
   {
     name: "libSQL: one data directory and one Redis on one host",
     ready: () => true,
+    documents: true,
     setUp: (redisUrl) => {
       const shared = binaryInEmptyDir();
       return { env: { ...sharedLimits(redisUrl) }, dirs: [shared, shared, shared], operator: shared };
@@ -267,11 +269,15 @@ const layouts: Layout[] = [
   },
   {
     name: "PostgreSQL and Redis, each instance in its own empty directory",
-    ready: () => servesFromPostgres && pgBinDir() !== null,
+    ready: () => pgBinDir() !== null,
+    documents: documentsOnPostgres,
     setUp: (redisUrl) => {
       const { url } = pgDatabase("lb");
       const env = { MCP_MT_STORAGE_URL: url, ...sharedLimits(redisUrl), MCP_MT_AUTH_PEPPER: "cGVwcGVyLXNoYXJlZC1ieS10aGUtdGhyZWUtaW5zdGFuY2Vz" };
-      return { env, dirs: [binaryInEmptyDir(), binaryInEmptyDir(), binaryInEmptyDir()], operator: binaryInEmptyDir() };
+      // Each with an empty data directory of its own, as the image's /data volume or a pod's emptyDir gives it.
+      const dirs = [binaryInEmptyDir(), binaryInEmptyDir(), binaryInEmptyDir()];
+      for (const { dir } of dirs) mkdirSync(join(dir, "data"));
+      return { env, dirs, operator: binaryInEmptyDir() };
     },
   },
 ];
@@ -329,7 +335,7 @@ for (const layout of layouts) {
       expect((await answeredBy("rr", 6)).toSorted()).toEqual(servers.flatMap((s) => [s.port, s.port]).toSorted());
     });
 
-    test("writes through nginx land on different instances and every instance reads all of them", async () => {
+    test.skipIf(!layout.documents)("writes through nginx land on different instances and every instance reads all of them", async () => {
       for (let i = 0; i < 9; i++) {
         const { status, body } = await tool(front.origin, keys.acme!, "create_document", { title: `Doc ${i}`, content: `written through nginx, call ${i}` }, "writes");
         expect(status).toBe(200);
@@ -349,13 +355,16 @@ for (const layout of layouts) {
       expect(new Set(await answeredBy("limited", 60)).size).toBe(3);
     });
 
-    test("one instance killed with SIGKILL: the other two answer every following call and no acknowledged write is lost", async () => {
+    test("one instance killed with SIGKILL: the other two answer every following call", async () => {
       const killed = servers[1]!;
       await killed.stop("SIGKILL");
       const statuses = [];
       for (let i = 0; i < 6; i++) statuses.push((await rpc(front.origin, keys.acme!, "tools/list", {}, "after-kill")).status);
       expect(statuses).toEqual(Array(6).fill(200));
       expect(await answeredBy("after-kill", 6)).not.toContain(killed.port);
+    });
+
+    test.skipIf(!layout.documents)("after the kill no acknowledged write is lost", async () => {
       const { body } = await tool(front.origin, keys.acme!, "list_documents", { limit: 100 });
       expect(body.result.structuredContent.documents.map((d: any) => d.id).toSorted()).toEqual(created.toSorted());
     });

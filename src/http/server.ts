@@ -10,6 +10,7 @@ import type { Config } from "../config/schema.ts";
 import type { Hono } from "hono";
 import type { AppEnv } from "./env.ts";
 import { claimDataDir } from "../tenancy/server-lock.ts";
+import { mkdirSync } from "node:fs";
 import type { LoadedConfig } from "../config/load.ts";
 import { AppError } from "../errors.ts";
 import { mcpEndpoint } from "../config/urls.ts";
@@ -52,6 +53,8 @@ export async function startServer(loaded: LoadedConfig, overrides: Partial<Liste
   // instances may serve the same directory: they run without the admin socket, and see changes within 1 s.
   let releaseDataDir: (() => void) | undefined;
   try {
+    // On PostgreSQL nothing else creates it: an instance starting in an empty directory (a fresh pod) makes its own.
+    mkdirSync(config.data.dir, { recursive: true, mode: 0o700 });
     releaseDataDir = claimDataDir(config.data.dir);
   } catch (error) {
     if (!config.limits.redis_url) {

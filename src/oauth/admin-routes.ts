@@ -8,7 +8,7 @@ import { localOAuthOperator } from "./oauth-operator.ts";
 
 const member = z.object({ email: z.string(), tenant: z.string().optional() });
 
-export function oauthAdminRoutes(services: Pick<Services, "config" | "clock" | "oauth">, onChange: () => void): Hono {
+export function oauthAdminRoutes(services: Pick<Services, "config" | "clock" | "oauth" | "control">, onChange: () => void): Hono {
   const app = new Hono();
   const operator = (c: Context) => localOAuthOperator(services, c.req.header("x-mcp-mt-actor") || "operator:admin-api", onChange);
   const body = async <T>(c: Context, schema: z.ZodType<T>): Promise<T> => {

@@ -14,7 +14,7 @@ import { AuthorizationCodes } from "./codes.ts";
 import type { OAuthServices } from "./oauth-services.ts";
 import { Sessions } from "./sessions.ts";
 import { durationsOf, issuerOf, resourceOf, type OAuthDurations } from "./settings.ts";
-import { signingAlgorithm, SigningKeys } from "./signing-keys.ts";
+import { signingAlgorithm, keyStoreFor, SigningKeys } from "./signing-keys.ts";
 
 export type AuthorizationServer = {
   config: Config;
@@ -43,13 +43,13 @@ export type AuthorizationServer = {
 };
 
 /** What the authorization server needs of the services: the config, the control-plane services, the audit log. */
-export type AuthorizationServerDeps = Pick<Services, "config" | "clock" | "tenants" | "keys" | "audit" | "oauth">;
+export type AuthorizationServerDeps = Pick<Services, "config" | "clock" | "tenants" | "keys" | "audit" | "oauth" | "control">;
 
 export async function openAuthorizationServer(deps: AuthorizationServerDeps): Promise<AuthorizationServer> {
   const { config, clock } = deps;
   const durations = durationsOf(config);
   if (durations.graceMs < durations.accessMs) throw new AppError("config_invalid", "auth.oauth.key_grace must be at least auth.oauth.access_token_ttl (tokens signed by a rotated key must stay valid until they expire)");
-  const keys = await new SigningKeys(config.data.dir, clock).open();
+  const keys = await new SigningKeys(keyStoreFor(deps.control, config.data.dir), clock).open();
   const services = deps.oauth;
   const verifier = JwtVerifier.forOwnIssuer({
     issuer: () => issuerOf(config),

@@ -10,7 +10,7 @@ import type { ClientInfo } from "./clients.ts";
 import type { GrantInfo } from "./grants.ts";
 import type { MemberInfo, Role } from "./members.ts";
 import { durationsOf, oauthPaths } from "./settings.ts";
-import { SigningKeys } from "./signing-keys.ts";
+import { keyStoreFor, SigningKeys } from "./signing-keys.ts";
 
 export type MemberOptions = { tenant?: string; password?: string };
 
@@ -27,7 +27,7 @@ export type OAuthOperator = {
 };
 
 /** The actions on this process's services (the CLI with no server, or the server answering its admin API), done as `actor`. */
-export function localOAuthOperator(services: Pick<Services, "config" | "clock" | "oauth">, actor: string, afterChange: () => void = () => undefined): OAuthOperator {
+export function localOAuthOperator(services: Pick<Services, "config" | "clock" | "oauth" | "control">, actor: string, afterChange: () => void = () => undefined): OAuthOperator {
   const { members, clients, grants } = services.oauth;
   const by = { actor };
   const changed = <T>(work: Promise<T>) => work.finally(afterChange);
@@ -43,7 +43,7 @@ export function localOAuthOperator(services: Pick<Services, "config" | "clock" |
     addClient: (name, redirectUris) => clients.add(name, redirectUris),
     removeClient: (id) => clients.remove(id),
     revokeGrant: (id) => changed(grants.revoke(id, "revoked by the operator", by)),
-    rotateKeys: async (graceMs) => (await new SigningKeys(services.config.data.dir, services.clock).open()).rotate(graceMs),
+    rotateKeys: async (graceMs) => (await new SigningKeys(keyStoreFor(services.control, services.config.data.dir), services.clock).open()).rotate(graceMs),
   };
 }
 

@@ -1,38 +1,99 @@
 /**
- * The authorization server's signing key pairs, kept in <data.dir>/oauth-signing-keys.json (0600).
+ * The authorization server's signing key pairs, kept in <data.dir>/oauth-signing-keys.json (0600), or in the
+ * control plane on PostgreSQL so that every instance signs and verifies with the same keys.
  * The newest key signs; a rotated-out key stays published (and accepted) until its grace period ends.
- * A running server re-reads the file when it changes, so `mcp-mt oauth rotate-keys` applies without a restart.
+ * A running server re-reads the key set every second, so `mcp-mt oauth rotate-keys` applies without a restart.
  */
 import { monotonicNow } from "../limits/monotonic-clock.ts";
-import { chmodSync, existsSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { eq } from "drizzle-orm";
+import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
 import { AppError } from "../errors.ts";
+import type { ControlDatabase } from "../store/control/db.ts";
+import { settings } from "../store/control/schema.ts";
 
 export const signingAlgorithm = "ES256";
 
 type StoredKey = { kid: string; private: JWK; public: JWK; created_at: number; retire_at: number | null };
-type KeyFile = { keys: StoredKey[] };
+export type KeyFile = { keys: StoredKey[] };
 
 export const signingKeysPath = (dataDir: string) => join(dataDir, "oauth-signing-keys.json");
 
+/** Where the key set lives: a file in the data directory, or the shared control plane (several instances). */
+export type KeyStore = {
+  /** The key set, or null when none was created yet. */
+  load(): Promise<KeyFile | null>;
+  save(file: KeyFile): Promise<void>;
+  /** Stores `file` unless a key set exists already (several instances starting at once keep one). */
+  init(file: KeyFile): Promise<void>;
+  where: string;
+};
+
+/** The key set in <data.dir>/oauth-signing-keys.json (0600), replaced atomically; re-read only when it changed. */
+export function fileKeyStore(dataDir: string): KeyStore {
+  const path = signingKeysPath(dataDir);
+  const save = async (file: KeyFile) => {
+    const temp = `${path}.tmp`;
+    writeFileSync(temp, JSON.stringify(file, null, 2), { mode: 0o600 });
+    chmodSync(temp, 0o600);
+    renameSync(temp, path);
+  };
+  return {
+    where: path,
+    save,
+    init: async (file) => {
+      if (!existsSync(path)) await save(file);
+    },
+    load: async () => {
+      if (!existsSync(path)) return null;
+      try {
+        return JSON.parse(readFileSync(path, "utf8")) as KeyFile;
+      } catch (error) {
+        throw new AppError("config_invalid", `${path} is not a readable key file: ${(error as Error).message}`);
+      }
+    },
+  };
+}
+
+/**
+ * The key set in the control plane's settings (PostgreSQL deployments): every instance signs with the same
+ * key and publishes the same JWKS, and `oauth rotate-keys` on any of them reaches all within a second.
+ */
+export function controlKeyStore(control: ControlDatabase): KeyStore {
+  const name = "oauth_signing_keys";
+  return {
+    where: "the control plane (settings.oauth_signing_keys)",
+    load: async () => {
+      const [row] = await control.db.select({ value: settings.value }).from(settings).where(eq(settings.name, name));
+      return row ? (JSON.parse(row.value) as KeyFile) : null;
+    },
+    save: async (file) => {
+      const value = JSON.stringify(file);
+      await control.db.insert(settings).values({ name, value }).onConflictDoUpdate({ target: settings.name, set: { value } });
+    },
+    init: async (file) => {
+      await control.db.insert(settings).values({ name, value: JSON.stringify(file) }).onConflictDoNothing();
+    },
+  };
+}
+
 export class SigningKeys {
-  readonly #path: string;
+  readonly #store: KeyStore;
   readonly #clock: () => number;
   #file: KeyFile = { keys: [] };
-  #mtime = -1;
   #checkedAt = Number.NEGATIVE_INFINITY;
   #signer: { kid: string; key: CryptoKey | Uint8Array } | null = null;
 
-  constructor(dataDir: string, clock: () => number) {
-    this.#path = signingKeysPath(dataDir);
+  constructor(store: KeyStore, clock: () => number) {
+    this.#store = store;
     this.#clock = clock;
   }
 
-  /** Loads the key file, generating the first key pair when there is none. */
+  /** Loads the key set, generating the first key pair when there is none. */
   async open(): Promise<this> {
-    if (!existsSync(this.#path)) await this.#write({ keys: [await newKey(this.#clock())] });
-    this.#reload();
+    if (!(await this.#store.load())) await this.#store.init({ keys: [await newKey(this.#clock())] });
+    await this.#reload();
     return this;
   }
 
@@ -52,9 +113,9 @@ export class SigningKeys {
     return this.#signer;
   }
 
-  /** Adds a new current key; the previous ones are accepted until now + graceMs, then dropped from the file. */
+  /** Adds a new current key; the previous ones are accepted until now + graceMs, then dropped from the set. */
   async rotate(graceMs: number): Promise<{ kid: string; retired: string[] }> {
-    this.#reload();
+    await this.#reload();
     const now = this.#clock();
     const fresh = await newKey(now);
     const retired: string[] = [];
@@ -65,33 +126,22 @@ export class SigningKeys {
         retired.push(k.kid);
         return { ...k, retire_at: now + graceMs };
       });
-    await this.#write({ keys: [fresh, ...kept] });
-    this.#reload();
+    await this.#store.save({ keys: [fresh, ...kept] });
+    await this.#reload();
     return { kid: fresh.kid, retired };
   }
 
-  /** Re-reads the file at most once a second, and only when it changed. */
+  /** Re-reads the key set at most once a second, in the background (a rotation elsewhere applies within about a second). */
   #refresh(): void {
     const now = monotonicNow();
     if (now - this.#checkedAt < 1_000) return;
     this.#checkedAt = now;
-    if (statSync(this.#path, { throwIfNoEntry: false })?.mtimeMs !== this.#mtime) this.#reload();
+    void this.#reload().catch(() => undefined);
   }
 
-  #reload(): void {
-    try {
-      this.#mtime = statSync(this.#path).mtimeMs;
-      this.#file = JSON.parse(readFileSync(this.#path, "utf8")) as KeyFile;
-    } catch (error) {
-      throw new AppError("config_invalid", `${this.#path} is not a readable key file: ${(error as Error).message}`);
-    }
-  }
-
-  async #write(file: KeyFile): Promise<void> {
-    const temp = `${this.#path}.tmp`;
-    writeFileSync(temp, JSON.stringify(file, null, 2), { mode: 0o600 });
-    chmodSync(temp, 0o600);
-    renameSync(temp, this.#path);
+  async #reload(): Promise<void> {
+    const file = await this.#store.load();
+    if (file) this.#file = file;
   }
 }
 
@@ -101,3 +151,6 @@ async function newKey(now: number): Promise<StoredKey> {
   const common = { kid, alg: signingAlgorithm, use: "sig" };
   return { kid, private: { ...(await exportJWK(pair.privateKey)), ...common }, public: { ...(await exportJWK(pair.publicKey)), ...common }, created_at: now, retire_at: null };
 }
+
+/** The key store of a deployment: shared in the control plane on PostgreSQL, a file in the data directory otherwise. */
+export const keyStoreFor = (control: ControlDatabase, dataDir: string): KeyStore => (control.dialect === "postgres" ? controlKeyStore(control) : fileKeyStore(dataDir));

@@ -69,11 +69,13 @@ export class StoreExecutor {
    * between): each group runs in one transaction, a savepoint per call, and is answered after its one COMMIT.
    * Messages of different tenants are independent, so running a group ahead of another tenant's message is safe.
    */
-  async handleBatch(requests: ExecutorRequest[], reply: ReplyTo): Promise<void> {
+  async handleBatch(requests: ExecutorRequest[], reply: ReplyTo, flush: () => void = () => undefined): Promise<void> {
     const taken = new Uint8Array(requests.length);
     for (let i = 0; i < requests.length; i++) {
       if (taken[i]) continue;
       const request = requests[i]!;
+      // Answers already made go out before anything that may take long (a search, a write, opening a file).
+      if (!this.#isQuick(request)) flush();
       const group = this.#groupCommit && isWrite(request) ? gather(requests, taken, i) : [];
       if (group.length > 1) {
         await this.#runGroup(group, reply);
@@ -82,6 +84,12 @@ export class StoreExecutor {
       const answer = await this.handle(request);
       if (answer) reply(answer);
     }
+  }
+
+  /** Messages that cannot take long: a key, or a point read or the storage figures of a tenant whose file is open. */
+  #isQuick(request: ExecutorRequest): boolean {
+    if (request.kind === "key") return true;
+    return request.kind === "call" && (request.op === "get" || request.op === "storage") && this.#files.isOpen(request.tenant);
   }
 
   /** A call cancelled while it waited (deadline passed, client gone, moved to another worker) never runs. */

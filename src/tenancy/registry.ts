@@ -18,7 +18,7 @@ import type { Logger } from "../log.ts";
 import { deserializeError, StoreExecutor } from "../store/libsql/executor.ts";
 import { slotState, type AdminCalls, type ExecutorInit, type ExecutorReply, type ExecutorRequest } from "../store/libsql/protocol.ts";
 import type { SqliteOptions } from "../store/open.ts";
-import type { Document, DocumentInput, DocumentPage, DocumentPatch, ListOptions, SearchHit, StorageUse, StoreBinding, StoreCalls, TenantStorage, TenantStore } from "../store/tenant-store.ts";
+import type { StoreBinding, StoreCalls, TenantStorage, TenantStore } from "../store/tenant-store.ts";
 import { DamagedTenants } from "./damaged-tenants.ts";
 import { tenantDbPath } from "./tenant-id.ts";
 
@@ -108,53 +108,6 @@ class StoreWorker {
   }
 }
 
-type CallTenant = (tenant: string, message: StoreCalls, binding: StoreBinding) => Promise<unknown>;
-
-/** One tenant's store bound to one request: each method is a message to the tenant's home worker. */
-class BoundStore implements TenantStore {
-  readonly #call: CallTenant;
-  readonly #tenant: string;
-  readonly #binding: StoreBinding;
-
-  constructor(call: CallTenant, tenant: string, binding: StoreBinding) {
-    this.#call = call;
-    this.#tenant = tenant;
-    this.#binding = binding;
-  }
-
-  #send<T>(message: StoreCalls): Promise<T> {
-    return this.#call(this.#tenant, message, this.#binding) as Promise<T>;
-  }
-
-  storage(): Promise<StorageUse> {
-    return this.#send({ op: "storage", args: [] });
-  }
-
-  create(input: DocumentInput): Promise<Document> {
-    return this.#send({ op: "create", args: [input] });
-  }
-
-  get(docId: string): Promise<Document | null> {
-    return this.#send({ op: "get", args: [docId] });
-  }
-
-  list(options: ListOptions): Promise<DocumentPage> {
-    return this.#send({ op: "list", args: [options] });
-  }
-
-  search(query: string, limit: number): Promise<SearchHit[]> {
-    return this.#send({ op: "search", args: [query, limit] });
-  }
-
-  update(docId: string, patch: DocumentPatch): Promise<Document> {
-    return this.#send({ op: "update", args: [docId, patch] });
-  }
-
-  delete(docId: string): Promise<boolean> {
-    return this.#send({ op: "delete", args: [docId] });
-  }
-}
-
 /** The worker's entry: a file of the compiled binary (an extra entrypoint of the build), or the source file. */
 function workerEntry(): string {
   return import.meta.url.includes("$bunfs") ? "./store/libsql/worker.ts" : new URL("../store/libsql/worker.ts", import.meta.url).href;
@@ -216,11 +169,17 @@ export class TenantRegistry implements TenantStorage {
   }
 
   store(id: string, binding: StoreBinding): TenantStore {
-    return new BoundStore(this.#calls, id, binding);
+    const call = <T>(message: StoreCalls) => this.#call(id, message, binding) as Promise<T>;
+    return {
+      storage: () => call({ op: "storage", args: [] }),
+      create: (input) => call({ op: "create", args: [input] }),
+      get: (docId) => call({ op: "get", args: [docId] }),
+      list: (options) => call({ op: "list", args: [options] }),
+      search: (query, limit) => call({ op: "search", args: [query, limit] }),
+      update: (docId, patch) => call({ op: "update", args: [docId, patch] }),
+      delete: (docId) => call({ op: "delete", args: [docId] }),
+    };
   }
-
-  /** Bound once: every request's store shares it (a store per request is then one small object, no closures). */
-  readonly #calls: CallTenant = (tenant, message, binding) => this.#call(tenant, message, binding);
 
   async create(id: string, encryptionKey: string | null = null): Promise<void> {
     if (this.exists(id)) throw new AppError("already_exists", `database file for tenant ${id} already exists`);

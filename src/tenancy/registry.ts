@@ -79,11 +79,23 @@ class StoreWorker {
       return;
     }
     const worker = new Worker(workerEntry(), { smol: true } as WorkerOptions);
-    worker.onmessage = (event: MessageEvent<ExecutorReply>) => onReply(this, event.data);
+    worker.onmessage = (event: MessageEvent<ExecutorReply[]>) => {
+      for (const reply of event.data) onReply(this, reply);
+    };
     worker.onerror = (event) => onCrash(this, event.message);
     worker.unref();
     worker.postMessage({ kind: "init", init: { ...init, slots: buffer } });
-    this.#post = (request) => worker.postMessage(request);
+    // Messages of one event-loop turn cross the thread boundary together: most of a postMessage's cost is per
+    // message, not per byte (a call's round trip measured ~27 µs of CPU alone, ~8 µs in batches of 8).
+    let outbox: ExecutorRequest[] = [];
+    const flush = () => {
+      const batch = outbox;
+      outbox = [];
+      worker.postMessage(batch);
+    };
+    this.#post = (request) => {
+      if (outbox.push(request) === 1) setImmediate(flush);
+    };
     this.#terminate = () => worker.terminate();
   }
 
@@ -239,11 +251,7 @@ export class TenantRegistry implements TenantStorage {
 
   #dispatch(worker: StoreWorker, tenant: string, message: StoreCalls, { quota, signal }: StoreBinding): Promise<unknown> {
     const request = { kind: "call", id: this.#nextId++, slot: -1, tenant, quota, now: (this.#o.clock ?? Date.now)(), op: message.op, args: message.args } as ExecutorRequest & { kind: "call" };
-    const sent = this.#send(worker, tenant, request);
-    if (!signal) return sent;
-    const onAbort = () => this.#cancel(request.id, abortError(signal));
-    signal.addEventListener("abort", onAbort, { once: true });
-    return sent.finally(() => signal.removeEventListener("abort", onAbort));
+    return this.#send(worker, tenant, request, signal);
   }
 
   /** An operator's call on the tenant's home worker (or, for a tenant not open, any worker: `home` false). */
@@ -253,7 +261,8 @@ export class TenantRegistry implements TenantStorage {
     return this.#send(worker, tenant, request);
   }
 
-  #send(worker: StoreWorker, tenant: string, request: ExecutorRequest & { kind: "call" | "admin" }): Promise<unknown> {
+  /** Sends one call; with a signal, its abort answers the call at once (and cancels it if it has not started). */
+  #send(worker: StoreWorker, tenant: string, request: ExecutorRequest & { kind: "call" | "admin" }, signal?: AbortSignal): Promise<unknown> {
     return new Promise((resolve, reject) => {
       if (request.kind === "call") {
         const slot = worker.free.pop();
@@ -261,7 +270,21 @@ export class TenantRegistry implements TenantStorage {
         request.slot = slot;
         Atomics.store(worker.slots, slot, slotState.pending);
       }
-      worker.inflight.set(request.id, { tenant, request, resolve, reject, settled: false });
+      const pending: Pending = { tenant, request, resolve, reject, settled: false };
+      if (signal) {
+        // The listener goes when the call is answered either way (no extra promise per call for that).
+        const onAbort = () => this.#cancel(request.id, abortError(signal));
+        signal.addEventListener("abort", onAbort, { once: true });
+        pending.resolve = (value) => {
+          signal.removeEventListener("abort", onAbort);
+          resolve(value);
+        };
+        pending.reject = (error) => {
+          signal.removeEventListener("abort", onAbort);
+          reject(error);
+        };
+      }
+      worker.inflight.set(request.id, pending);
       worker.post(request);
     });
   }

@@ -78,6 +78,10 @@ type Read = { kind: "ok"; text: string } | { kind: "too_large" } | { kind: "time
 
 /** Reads the body, giving up as soon as it grows past `max` bytes, stalls past `timeoutMs`, or the client leaves. */
 async function readWithin(request: Request, max: number, timeoutMs: number): Promise<Read> {
+  // A declared length within the limit (request-gate refused longer ones) bounds the body by HTTP framing: read
+  // it whole, without a stream reader (the reader's promise machinery cost ~30 µs per request).
+  const declared = request.headers.get("content-length");
+  if (declared !== null && request.headers.get("transfer-encoding") === null && Number(declared) <= max) return readDeclared(request, max, timeoutMs);
   if (!request.body) return { kind: "ok", text: "" };
   const reader = request.body.getReader();
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -111,5 +115,23 @@ async function readWithin(request: Request, max: number, timeoutMs: number): Pro
     out.set(chunk, offset);
     offset += chunk.byteLength;
   }
-  return { kind: "ok", text: new TextDecoder().decode(out) };
+  return { kind: "ok", text: decoder.decode(out) };
 }
+
+/** A body of a declared length: read at once, within `timeoutMs`. */
+async function readDeclared(request: Request, max: number, timeoutMs: number): Promise<Read> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<"timeout">((resolve) => (timer = setTimeout(() => resolve("timeout"), timeoutMs)));
+  try {
+    const bytes = await Promise.race([request.arrayBuffer(), timedOut]);
+    if (bytes === "timeout") return { kind: "timeout" };
+    if (bytes.byteLength > max) return { kind: "too_large" };
+    return { kind: "ok", text: decoder.decode(bytes) };
+  } catch {
+    return { kind: request.signal.aborted ? "aborted" : "unreadable" };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const decoder = new TextDecoder();

@@ -31,6 +31,17 @@ function cpuSince(): () => number {
   };
 }
 
+/** A CPU clock of this thread that answers the time since its previous reading (the first: since its creation). */
+function cpuLaps(): () => number {
+  let last = process.threadCpuUsage();
+  return () => {
+    const now = process.threadCpuUsage();
+    const ms = (now.user - last.user + now.system - last.system) / 1000;
+    last = now;
+    return ms;
+  };
+}
+
 export class StoreExecutor {
   readonly #files: TenantFiles;
   readonly #keys = new Map<string, string | null>();
@@ -44,7 +55,8 @@ export class StoreExecutor {
     this.#slots = new Int32Array(init.slots);
   }
 
-  async handle(request: ExecutorRequest): Promise<ExecutorReply | null> {
+  /** `lap`: a running CPU clock of a batch (one reading per call instead of two); without it the call is timed alone. */
+  async handle(request: ExecutorRequest, lap?: () => number): Promise<ExecutorReply | null> {
     if (request.kind === "key") {
       this.#keys.set(request.tenant, request.key);
       return null;
@@ -54,7 +66,7 @@ export class StoreExecutor {
       return { id: request.id, cpuMs: 0, ok: true, value: null };
     }
     if (request.kind === "call" && !this.#claim(request)) return { id: request.id, cpuMs: 0, ok: "skipped" };
-    const cpuMs = cpuSince();
+    const cpuMs = lap ?? cpuSince();
     try {
       const value = request.kind === "call" ? await this.#call(request) : await this.#admin(request);
       return { id: request.id, cpuMs: cpuMs(), ok: true, value };
@@ -69,19 +81,31 @@ export class StoreExecutor {
    * between): each group runs in one transaction, a savepoint per call, and is answered after its one COMMIT.
    * Messages of different tenants are independent, so running a group ahead of another tenant's message is safe.
    */
-  async handleBatch(requests: ExecutorRequest[], reply: ReplyTo): Promise<void> {
+  async handleBatch(requests: ExecutorRequest[], reply: ReplyTo, flush: () => void = () => undefined): Promise<void> {
     const taken = new Uint8Array(requests.length);
+    // Reading a thread's CPU time is a system call (~3 µs, as much as a tenth of a point read): calls handled
+    // one after another share the readings, each charged from the end of the one before.
+    const lap = cpuLaps();
     for (let i = 0; i < requests.length; i++) {
       if (taken[i]) continue;
       const request = requests[i]!;
+      // Answers already made go out before anything that may take long (a search, a write, opening a file).
+      if (!this.#isQuick(request)) flush();
       const group = this.#groupCommit && isWrite(request) ? gather(requests, taken, i) : [];
       if (group.length > 1) {
         await this.#runGroup(group, reply);
+        lap();
         continue;
       }
-      const answer = await this.handle(request);
+      const answer = await this.handle(request, lap);
       if (answer) reply(answer);
     }
+  }
+
+  /** Messages that cannot take long: a key, or a point read or the storage figures of a tenant whose file is open. */
+  #isQuick(request: ExecutorRequest): boolean {
+    if (request.kind === "key") return true;
+    return request.kind === "call" && (request.op === "get" || request.op === "storage") && this.#files.isOpen(request.tenant);
   }
 
   /** A call cancelled while it waited (deadline passed, client gone, moved to another worker) never runs. */

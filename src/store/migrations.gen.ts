@@ -14,6 +14,12 @@ import tenant2 from "../../drizzle/tenant/0002_stats.sql" with { type: "text" };
 import tenant3 from "../../drizzle/tenant/0003_fts_prefix.sql" with { type: "text" };
 import pgControl0 from "../../drizzle/pg-control/0000_init.sql" with { type: "text" };
 import pgControl1 from "../../drizzle/pg-control/0001_change_notify.sql" with { type: "text" };
+import pgRow0 from "../../drizzle/pg-row/0000_search_config.sql" with { type: "text" };
+import pgRow1 from "../../drizzle/pg-row/0001_init.sql" with { type: "text" };
+import pgRow2 from "../../drizzle/pg-row/0002_security.sql" with { type: "text" };
+import pgTenant0 from "../../drizzle/pg-tenant/0000_search_config.sql" with { type: "text" };
+import pgTenant1 from "../../drizzle/pg-tenant/0001_init.sql" with { type: "text" };
+import pgTenant2 from "../../drizzle/pg-tenant/0002_stats.sql" with { type: "text" };
 
 export const controlMigrations: MigrationSource[] = [
   { tag: "0000_init", when: 1795665895793, sql: control0 },
@@ -36,4 +42,16 @@ export const tenantMigrations: MigrationSource[] = [
 export const pgControlMigrations: MigrationSource[] = [
   { tag: "0000_init", when: 1796016672797, sql: pgControl0 },
   { tag: "0001_change_notify", when: 1796017004252, sql: pgControl1 },
+];
+
+export const pgRowMigrations: MigrationSource[] = [
+  { tag: "0000_search_config", when: 1796016866480, sql: pgRow0 },
+  { tag: "0001_init", when: 1796016870193, sql: pgRow1 },
+  { tag: "0002_security", when: 1796016873267, sql: pgRow2 },
+];
+
+export const pgTenantMigrations: MigrationSource[] = [
+  { tag: "0000_search_config", when: 1796016875903, sql: pgTenant0 },
+  { tag: "0001_init", when: 1796016877205, sql: pgTenant1 },
+  { tag: "0002_stats", when: 1796016878987, sql: pgTenant2 },
 ];

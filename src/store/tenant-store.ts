@@ -45,7 +45,7 @@ export type StoreBinding = {
  */
 export interface TenantStorage {
   /** Whether the tenant has storage (its file, schema or database exists). */
-  exists(id: string): boolean;
+  exists(id: string): Promise<boolean>;
   /** Where the tenant lives, for operators (a file path, or a schema/database name). */
   pathOf(id: string): string;
   /** Creates the tenant's storage with every migration applied; atomic: nothing is left behind on failure. */

@@ -76,7 +76,7 @@ export class BackupService {
       const ids = only !== null ? [only] : (await this.#d.control.db.select({ id: tenants.id }).from(tenants).orderBy(tenants.id)).map((r) => r.id);
       const damaged: { tenant: string; problem: string }[] = [];
       for (const id of ids) {
-        if (!this.#d.registry.exists(id)) throw new AppError("not_found", `tenant ${id} has no database to back up`);
+        if (!(await this.#d.registry.exists(id))) throw new AppError("not_found", `tenant ${id} has no database to back up`);
         const copy = join(work, "tenants", `${id}.db`);
         try {
           // VACUUM INTO on the tenant's own (possibly encrypted) connection: a consistent snapshot, same key.

@@ -27,7 +27,7 @@ export class MigrationService {
 
   async #one(id: string, dryRun: boolean): Promise<TenantMigrationReport> {
     const { registry } = this.#o;
-    if (!registry.exists(id)) return { tenant: id, status: "missing", migrations: [], error: `no database file at ${registry.pathOf(id)}` };
+    if (!(await registry.exists(id))) return { tenant: id, status: "missing", migrations: [], error: `no database file at ${registry.pathOf(id)}` };
     try {
       const pending = await registry.pending(id);
       if (pending.length === 0) return { tenant: id, status: "current", migrations: [] };

@@ -158,7 +158,11 @@ export class TenantRegistry implements TenantStorage {
     return tenantDbPath(this.#o.dataDir, id);
   }
 
-  exists(id: string): boolean {
+  async exists(id: string): Promise<boolean> {
+    return this.#fileExists(id);
+  }
+
+  #fileExists(id: string): boolean {
     return existsSync(this.pathOf(id));
   }
 
@@ -182,7 +186,7 @@ export class TenantRegistry implements TenantStorage {
   }
 
   async create(id: string, encryptionKey: string | null = null): Promise<void> {
-    if (this.exists(id)) throw new AppError("already_exists", `database file for tenant ${id} already exists`);
+    if (this.#fileExists(id)) throw new AppError("already_exists", `database file for tenant ${id} already exists`);
     this.#keys.set(id, encryptionKey);
     await this.#admin(id, { op: "create", args: [encryptionKey] });
   }
@@ -299,7 +303,7 @@ export class TenantRegistry implements TenantStorage {
       return home.worker;
     }
     if (!creating && !this.#keys.has(tenant)) {
-      if (!this.exists(tenant)) throw new AppError("not_found", `tenant ${tenant} has no database`);
+      if (!this.#fileExists(tenant)) throw new AppError("not_found", `tenant ${tenant} has no database`);
       this.#keys.set(tenant, (await this.#o.keyFor?.(tenant)) ?? null);
       // Another call may have homed it while the key was read.
       const raced = this.#homes.get(tenant);

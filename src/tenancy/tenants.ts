@@ -64,7 +64,7 @@ export class TenantService {
   async add(input: { id: string; name?: string; plan?: string }, by: Acting): Promise<{ tenant: TenantInfo; key: CreatedKey }> {
     const { id, plan, name } = this.#checked(input);
     if (await this.#row(id)) throw new AppError("already_exists", `tenant ${id} already exists`);
-    if (this.#o.registry.exists(id)) {
+    if (await this.#o.registry.exists(id)) {
       throw new AppError("already_exists", `a database file for ${id} exists at ${this.#o.registry.pathOf(id)} without a tenant; move it away or restore it`);
     }
     const now = this.#o.clock();
@@ -109,7 +109,8 @@ export class TenantService {
     const existing = new Set((await this.#o.control.db.select({ id: tenants.id }).from(tenants)).map((r) => r.id));
     const taken = checked.filter(({ id }) => existing.has(id)).map(({ id }) => id);
     if (taken.length) throw new AppError("already_exists", `${taken.length} of these tenants already exist: ${taken.slice(0, 10).join(", ")}${taken.length > 10 ? ", …" : ""}; nothing was created`);
-    const orphans = checked.filter(({ id }) => this.#o.registry.exists(id)).map(({ id }) => id);
+    const present = await Promise.all(checked.map(({ id }) => this.#o.registry.exists(id)));
+    const orphans = checked.filter((_, i) => present[i]).map(({ id }) => id);
     if (orphans.length) throw new AppError("already_exists", `database files exist without a tenant for ${orphans.slice(0, 10).join(", ")}${orphans.length > 10 ? ", …" : ""}; move them away or restore them; nothing was created`);
 
     const created: { tenant: TenantInfo; key: CreatedKey }[] = [];
@@ -229,7 +230,7 @@ export class TenantService {
     for (const tenant of ids) {
       let problems: string[];
       try {
-        problems = this.#o.registry.exists(tenant) ? await this.#o.registry.check(tenant) : ["the database file is missing"];
+        problems = (await this.#o.registry.exists(tenant)) ? await this.#o.registry.check(tenant) : ["the database file is missing"];
       } catch (error) {
         if (!(error instanceof AppError && error.code === "storage_damaged")) throw error;
         problems = [String(error.cause ?? error.message)];

@@ -38,7 +38,7 @@ describe("TenantRegistry (store workers)", () => {
   test("a tenant without a file is not_found, and no file is created for it", async () => {
     const reg = registry({ workers: 1 });
     expect(await reg.store("ghost", { quota: unlimited }).get("x").catch((e: AppError) => e)).toMatchObject({ code: "not_found" });
-    expect(reg.exists("ghost")).toBe(false);
+    expect(await reg.exists("ghost")).toBe(false);
     await reg.closeAll();
   });
 

@@ -33,11 +33,11 @@ export function newDocumentId(): string {
 
 const encoder = new TextEncoder();
 export const byteLength = (text: string) => encoder.encode(text).length;
-const sizeOf = (title: string, content: string, tags: string[]) => byteLength(title) + byteLength(content) + tags.reduce((n, t) => n + byteLength(t), 0);
+export const sizeOf = (title: string, content: string, tags: string[]) => byteLength(title) + byteLength(content) + tags.reduce((n, t) => n + byteLength(t), 0);
 
 /** Opaque cursors: the position (seq) of the last item returned, base64url-encoded with a version tag. */
-const encodeCursor = (seq: number) => Buffer.from(`c1:${seq}`).toString("base64url");
-function decodeCursor(cursor: string): number {
+export const encodeCursor = (seq: number) => Buffer.from(`c1:${seq}`).toString("base64url");
+export function decodeCursor(cursor: string): number {
   const match = /^c1:(\d{1,15})$/.exec(Buffer.from(cursor, "base64url").toString());
   if (!match) throw invalidInput("cursor is not one this server returned; pass next_cursor from the previous page unchanged");
   return Number(match[1]);
@@ -176,15 +176,7 @@ export class DocumentStore {
   }
 
   #quotaError(adding: number): AppError {
-    const use = this.#stmt("stats").get() as StorageUse;
-    const { maxDocuments, maxBytes } = this.#quota;
-    const what =
-      use.documents >= maxDocuments
-        ? `${use.documents} of ${maxDocuments} documents stored`
-        : `${use.bytes} of ${maxBytes} bytes stored and this write adds ${adding}`;
-    return new AppError("quota_exceeded", `Storage quota reached: ${what}. Delete documents or ask the operator for a larger plan.`, {
-      details: { quota: use.documents >= maxDocuments ? "max_documents" : "max_storage_bytes", documents: use.documents, bytes: use.bytes, max_documents: maxDocuments, max_storage_bytes: maxBytes },
-    });
+    return quotaExceeded(this.#stmt("stats").get() as StorageUse, this.#quota, adding);
   }
 
   async get(id: string): Promise<Document | null> {
@@ -295,9 +287,7 @@ export class DocumentStore {
       const row = this.#getRow(id);
       if (!row) throw notFound(`document ${id} not found`);
       if (patch.expectedVersion !== undefined && patch.expectedVersion !== row.version) {
-        throw new AppError("conflict", `document ${id} is at version ${row.version}, not ${patch.expectedVersion}: get it again, reapply your change, and pass expected_version ${row.version}`, {
-          details: { current_version: row.version },
-        });
+        throw versionConflict(id, row.version, patch.expectedVersion);
       }
       const current = rowToDocument(row);
       const title = patch.title ?? current.title;
@@ -325,7 +315,28 @@ export class DocumentStore {
   }
 }
 
-const unique = (tags: string[]) => [...new Set(tags)];
+/** Tags without repeats, in the order given. */
+export const uniqueTags = (tags: string[]) => [...new Set(tags)];
+const unique = uniqueTags;
+
+/** The refusal of a write beyond the storage quota (every backend words it the same). */
+export function quotaExceeded(use: StorageUse, quota: StorageQuota, adding: number): AppError {
+  const { maxDocuments, maxBytes } = quota;
+  const what =
+    use.documents >= maxDocuments
+      ? `${use.documents} of ${maxDocuments} documents stored`
+      : `${use.bytes} of ${maxBytes} bytes stored and this write adds ${adding}`;
+  return new AppError("quota_exceeded", `Storage quota reached: ${what}. Delete documents or ask the operator for a larger plan.`, {
+    details: { quota: use.documents >= maxDocuments ? "max_documents" : "max_storage_bytes", documents: use.documents, bytes: use.bytes, max_documents: maxDocuments, max_storage_bytes: maxBytes },
+  });
+}
+
+/** The refusal of an update whose expected version is not the stored one. */
+export function versionConflict(id: string, current: number, expected: number): AppError {
+  return new AppError("conflict", `document ${id} is at version ${current}, not ${expected}: get it again, reapply your change, and pass expected_version ${current}`, {
+    details: { current_version: current },
+  });
+}
 
 /**
  * Runs `fn` in one write transaction. Unlike the driver's helper, a failure that already ended the

@@ -1,0 +1,2 @@
+import { defineConfig } from "drizzle-kit";
+export default defineConfig({ dialect: "postgresql", schema: "./src/store/postgres/tables-row.ts", out: "./drizzle/pg-row" });

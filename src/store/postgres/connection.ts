@@ -1,0 +1,63 @@
+/**
+ * PostgreSQL connections for tenant stores: one client (pool) per database, int8 read as a JS number (every
+ * integer we store — epoch ms, counts, sizes — fits a double), notices dropped, connections recycled after
+ * `maxLifetimeS` (each schema a connection touches adds catalog cache PostgreSQL never frees). Also the one
+ * mapping of driver and server errors to AppError: an outage is "unavailable" (503, retryable) naming
+ * PostgreSQL, never a 500 or a stack.
+ */
+import postgres from "postgres";
+import { AppError } from "../../errors.ts";
+
+export type Sql = postgres.Sql<Record<string, never>>;
+
+export type PoolOptions = { max: number; maxLifetimeS: number; database?: string; idleTimeoutS?: number };
+
+/** A pool of at most `max` connections to `url` (or to another database of the same server). */
+export function openPool(url: string, options: PoolOptions): Sql {
+  return postgres(url, {
+    max: options.max,
+    max_lifetime: options.maxLifetimeS,
+    idle_timeout: options.idleTimeoutS ?? 60,
+    connect_timeout: 10,
+    ...(options.database ? { database: options.database } : {}),
+    types: { bigint: { to: 20, from: [20], parse: Number, serialize: String } } as never,
+    onnotice: () => {},
+    // Statements are prepared per connection and reused (the texts are few and fixed per strategy).
+    prepare: true,
+  }) as unknown as Sql;
+}
+
+/** The database name of a URL (the control plane's database: row tenants and tenant schemas live there too). */
+export function databaseOf(url: string): string {
+  const name = decodeURIComponent(new URL(url).pathname.replace(/^\//, ""));
+  if (!name) throw new AppError("config_invalid", "storage.url names no database: use postgres://user@host:port/database");
+  return name;
+}
+
+/** SQLSTATE classes and driver codes that mean "the server is not reachable or not accepting work now". */
+const outage = /^(08|57P0[1-3]|53300|53400|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EHOSTUNREACH|CONNECT_TIMEOUT|CONNECTION_CLOSED|CONNECTION_ENDED|CONNECTION_DESTROYED)/;
+
+/** The AppError a PostgreSQL failure stands for (an AppError passes through unchanged). */
+export function pgError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  const code = String((error as { code?: unknown })?.code ?? "");
+  const cause = error instanceof Error ? `${code ? `${code}: ` : ""}${error.message}` : String(error);
+  if (outage.test(code)) {
+    return new AppError("unavailable", "PostgreSQL is unreachable or not accepting connections right now; retry shortly.", { details: { retryAfterSeconds: 1 }, cause });
+  }
+  if (code === "57014") return new AppError("timeout", "the storage query took too long and was cancelled", { cause });
+  if (code === "40001" || code === "40P01" || code === "55P03") {
+    return new AppError("unavailable", "This workspace's storage is busy; retry shortly.", { details: { retryAfterSeconds: 1 }, cause });
+  }
+  if (code === "53100") {
+    return new AppError("storage_full", "The server's storage is full: nothing was saved. Try again later; the operator has to free disk space.", { cause });
+  }
+  return new AppError("internal", "internal error", { cause });
+}
+
+/** The error of a call whose request was cancelled or ran past its deadline (as the libSQL registry answers). */
+export function abortError(signal: AbortSignal): AppError {
+  const reason = signal.reason;
+  if (reason instanceof AppError) return reason;
+  return new AppError("timeout", reason instanceof Error ? reason.message : "the request was cancelled");
+}

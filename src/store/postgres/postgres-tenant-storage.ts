@@ -1,0 +1,188 @@
+/**
+ * PostgreSQL tenant storage: one TenantStorage that dispatches each tenant to its isolation strategy.
+ *
+ * `openPostgresTenantStorage(options)` opens the shared pool, applies the row-level migration set (drizzle/
+ * pg-row, under an advisory lock: N instances starting together migrate once) and returns the router.
+ * Options:
+ * - `url`            postgres://user@host:port/db — the main database (control plane, row tenants, tenant
+ *                    schemas; tenant databases are named after it). The role needs CREATEDB (database
+ *                    strategy) and CREATEROLE (the first migration creates the NOLOGIN roles mcp_mt_tenant and
+ *                    mcp_mt_search and grants them to itself); it should not be superuser.
+ * - `isolation`      "row" | "schema" | "database": the strategy of tenants created without one (storage.isolation).
+ * - `strategyOf(id)` the strategy of an existing tenant (the control plane's tenants.isolation); asked once per
+ *                    tenant per instance, then cached until `forget(id)`, `remove(id)` or `close(id)`.
+ * - `poolMax`        connections of the shared pool (row and schema tenants) (storage.pool_max, default 10).
+ * - `sql`            a shared pool to use instead of opening one (e.g. the control plane's); not closed here.
+ * - `maxLifetimeS`   connections are recycled after this many seconds (storage.max_lifetime_s, default 600):
+ *                    each tenant schema a connection touches adds catalog cache that PostgreSQL never frees.
+ * - `databasePoolMax`  connections per tenant-database pool (storage.database_pool_max, default 2).
+ * - `databasePoolsMax` tenant-database pools open at once (storage.database_pools_max, default 16); the least
+ *                    recently used idle pool is closed beyond it. One instance holds at most
+ *                    poolMax + databasePoolsMax × databasePoolMax connections: keep the sum over all instances
+ *                    under the server's max_connections.
+ * - `clock`          injectable clock (created_at / updated_at).
+ */
+import { AppError } from "../../errors.ts";
+import { pgRowMigrations } from "../migrations.gen.ts";
+import type { StoreBinding, StoreCalls, TenantStorage, TenantStore } from "../tenant-store.ts";
+import { databaseOf, openPool, pgError, type Sql } from "./connection.ts";
+import { DatabaseTenants } from "./database-tenants.ts";
+import { applyOn, rowMigrationTable, underMigrationLock } from "./migrate.ts";
+import { PgDocumentStore } from "./pg-document-store.ts";
+import { RowTenants } from "./row-tenants.ts";
+import { SchemaTenants } from "./schema-tenants.ts";
+import type { Isolation, Strategy } from "./strategy.ts";
+
+export type { Isolation };
+
+export type PostgresTenantStorageOptions = {
+  url: string;
+  isolation: Isolation;
+  strategyOf: (id: string) => Promise<Isolation>;
+  poolMax?: number;
+  sql?: Sql;
+  maxLifetimeS?: number;
+  databasePoolMax?: number;
+  databasePoolsMax?: number;
+  clock?: () => number;
+};
+
+/** Opens the shared pool, migrates the row-level set, and returns the router. */
+export async function openPostgresTenantStorage(options: PostgresTenantStorageOptions): Promise<PostgresTenantStorage> {
+  const owned = !options.sql;
+  const sql = options.sql ?? openPool(options.url, { max: options.poolMax ?? 10, maxLifetimeS: options.maxLifetimeS ?? 600 });
+  try {
+    await underMigrationLock(sql, "pg-row", (conn) => applyOn(conn, pgRowMigrations, rowMigrationTable));
+  } catch (error) {
+    if (owned) await sql.end({ timeout: 1 }).catch(() => undefined);
+    throw pgError(error);
+  }
+  return new PostgresTenantStorage(sql, owned, options);
+}
+
+export class PostgresTenantStorage implements TenantStorage {
+  readonly #sql: Sql;
+  readonly #owned: boolean;
+  readonly #o: PostgresTenantStorageOptions;
+  readonly #strategies: Record<Isolation, Strategy>;
+  readonly database: DatabaseTenants;
+  /** Each tenant's strategy, once known on this instance. */
+  readonly #isolation = new Map<string, Isolation>();
+
+  constructor(sql: Sql, owned: boolean, options: PostgresTenantStorageOptions) {
+    this.#sql = sql;
+    this.#owned = owned;
+    this.#o = options;
+    this.database = new DatabaseTenants(sql, {
+      url: options.url,
+      mainDatabase: databaseOf(options.url),
+      poolMax: options.databasePoolMax ?? 2,
+      poolsMax: options.databasePoolsMax ?? 16,
+      maxLifetimeS: options.maxLifetimeS ?? 600,
+    });
+    this.#strategies = { row: new RowTenants(sql), schema: new SchemaTenants(sql), database: this.database };
+  }
+
+  /** The tenant's strategy: remembered, or asked of the control plane once. */
+  async isolationOf(id: string): Promise<Isolation> {
+    const known = this.#isolation.get(id);
+    if (known) return known;
+    const isolation = await this.#o.strategyOf(id);
+    if (!(isolation in this.#strategies)) throw new AppError("internal", `tenant ${id} has isolation "${isolation}", which is not a PostgreSQL strategy`);
+    this.#isolation.set(id, isolation);
+    return isolation;
+  }
+
+  async #strategy(id: string): Promise<Strategy> {
+    return this.#strategies[await this.isolationOf(id)];
+  }
+
+  /** Where the tenant lives, with its strategy looked up (pathOf answers from what this instance knows). */
+  async locate(id: string): Promise<{ isolation: Isolation; where: string }> {
+    const strategy = await this.#strategy(id);
+    return { isolation: strategy.isolation, where: strategy.pathOf(id) };
+  }
+
+  /** Drops the remembered strategy of a tenant (after it moved to another one). */
+  forget(id: string): void {
+    this.#isolation.delete(id);
+  }
+
+  get openCount(): number {
+    return Object.values(this.#strategies).reduce((n, s) => n + s.openCount, 0);
+  }
+
+  isOpen(id: string): boolean {
+    const isolation = this.#isolation.get(id);
+    return isolation !== undefined && this.#strategies[isolation].isOpen(id);
+  }
+
+  pathOf(id: string): string {
+    const isolation = this.#isolation.get(id);
+    return isolation ? this.#strategies[isolation].pathOf(id) : `PostgreSQL (${this.#o.isolation} strategy unless the tenant says otherwise)`;
+  }
+
+  async exists(id: string): Promise<boolean> {
+    return (await this.#strategy(id)).exists(id).catch((error) => Promise.reject(pgError(error)));
+  }
+
+  /** Creates the tenant's storage with `isolation` (default: the configured one). Per-tenant keys are libSQL's. */
+  async create(id: string, encryptionKey: string | null = null, isolation: Isolation = this.#o.isolation): Promise<void> {
+    if (encryptionKey) {
+      throw new AppError("invalid_input", `tenant ${id}: per-tenant encryption keys apply to libSQL files; on PostgreSQL encrypt the server's storage instead`);
+    }
+    const strategy = this.#strategies[isolation];
+    if (!strategy) throw new AppError("invalid_input", `isolation "${isolation}" is not one of row, schema, database`);
+    await strategy.create(id).catch((error) => Promise.reject(pgError(error)));
+    this.#isolation.set(id, isolation);
+  }
+
+  async remove(id: string): Promise<void> {
+    const strategy = await this.#strategy(id);
+    await strategy.remove(id).catch((error) => Promise.reject(pgError(error)));
+    this.#isolation.delete(id);
+  }
+
+  store(id: string, binding: StoreBinding): TenantStore {
+    const call = <T>(message: StoreCalls): Promise<T> =>
+      this.#strategy(id).then((strategy) =>
+        strategy.use(id, (target) => {
+          const store = new PgDocumentStore(target, binding.quota, binding.signal, this.#o.clock);
+          return (store[message.op] as (...args: unknown[]) => Promise<T>).apply(store, message.args);
+        }),
+      ).catch((error) => Promise.reject(pgError(error)));
+    return {
+      storage: () => call({ op: "storage", args: [] }),
+      create: (input) => call({ op: "create", args: [input] }),
+      get: (docId) => call({ op: "get", args: [docId] }),
+      list: (options) => call({ op: "list", args: [options] }),
+      search: (query, limit) => call({ op: "search", args: [query, limit] }),
+      update: (docId, patch) => call({ op: "update", args: [docId, patch] }),
+      delete: (docId) => call({ op: "delete", args: [docId] }),
+    };
+  }
+
+  async touch(id: string): Promise<void> {
+    await (await this.#strategy(id)).touch(id).catch((error) => Promise.reject(pgError(error)));
+  }
+
+  async pending(id: string): Promise<string[]> {
+    return (await this.#strategy(id)).pending(id).catch((error) => Promise.reject(pgError(error)));
+  }
+
+  async backupTo(id: string): Promise<void> {
+    throw new AppError("invalid_input", `tenant ${id} lives in PostgreSQL (${this.pathOf(id)}): back it up with PostgreSQL's tools (pg_dump)`);
+  }
+
+  async close(id: string): Promise<void> {
+    const isolation = this.#isolation.get(id);
+    this.#isolation.delete(id);
+    if (isolation) await this.#strategies[isolation].close(id);
+  }
+
+  async closeAll(): Promise<void> {
+    this.#isolation.clear();
+    await this.database.closeAll();
+    if (this.#owned) await this.#sql.end({ timeout: 5 });
+  }
+}

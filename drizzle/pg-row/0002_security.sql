@@ -12,9 +12,6 @@ BEGIN
   IF NOT pg_has_role(current_user, 'mcp_mt_tenant', 'MEMBER') THEN
     EXECUTE format('GRANT mcp_mt_tenant TO %I', current_user);
   END IF;
-  IF NOT pg_has_role(current_user, 'mcp_mt_search', 'MEMBER') THEN
-    EXECUTE format('GRANT mcp_mt_search TO %I', current_user);
-  END IF;
 EXCEPTION WHEN duplicate_object OR unique_violation THEN
   -- Another database of this server created the roles at the same moment (roles are cluster-wide).
   NULL;
@@ -72,9 +69,15 @@ AS $$
   LIMIT wanted
 $$;
 --> statement-breakpoint
+-- Handing the function to mcp_mt_search needs membership for a moment only: a member would inherit the
+-- role's policy (USING true), so the connecting role keeps no membership afterwards.
 GRANT CREATE ON SCHEMA public TO mcp_mt_search;
 --> statement-breakpoint
+DO $$ BEGIN EXECUTE format('GRANT mcp_mt_search TO %I', current_user); END $$;
+--> statement-breakpoint
 ALTER FUNCTION public.mcp_mt_search(tsquery, integer, integer) OWNER TO mcp_mt_search;
+--> statement-breakpoint
+DO $$ BEGIN EXECUTE format('REVOKE mcp_mt_search FROM %I', current_user); END $$;
 --> statement-breakpoint
 REVOKE CREATE ON SCHEMA public FROM mcp_mt_search;
 --> statement-breakpoint

@@ -33,7 +33,7 @@ export function statementsFor(row: boolean) {
   /** Escapes the text a snippet is cut from: markers removed, `\` and `*` backslashed (markdown-safe). */
   const escaped = (expr: string) => `replace(replace(translate(${expr}, '${markStart}${markStop}', ''), '\\', '\\\\'), '*', '\\*')`;
   const headline = (expr: string) =>
-    `ts_headline('${searchConfig}', ${escaped(expr)}, q.q, 'StartSel=${markStart}, StopSel=${markStop}, MaxWords=16, MinWords=8, ShortWord=0, MaxFragments=0')`;
+    `ts_headline('${searchConfig}', ${escaped(expr)}, q.q, 'StartSel=${markStart}, StopSel=${markStop}, MaxWords=16, MinWords=15, ShortWord=0, MaxFragments=0')`;
   /** The ranked candidates of a word query: `:1` tsquery text, `:2` candidates, `:3` wanted. */
   const ranked = row
     ? `SELECT r.seq, r.score FROM q, public.mcp_mt_search(q.q, :2, :3) r`

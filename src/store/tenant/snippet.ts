@@ -68,7 +68,9 @@ export function foldSameLength(text: string): string {
  */
 export const stemStart = (stem: string) => stem.slice(0, stem.length > 3 ? -2 : stem.length === 3 ? 2 : stem.length);
 
-const escapeRegExp = (text: string) => text.replace(/[\\^$.*+?()[\]{}|/-]/g, (c) => `\\${c}`);
+// Not `-`: outside a character class it is plain, and a `u` pattern refuses `\-` there (a literal like `<->`
+// made every search hit fail).
+const escapeRegExp = (text: string) => text.replace(/[\\^$.*+?()[\]{}|/]/g, (c) => `\\${c}`);
 
 /**
  * What a snippet looks for: one regular expression for every term's words and literals, and a check of each

@@ -53,21 +53,27 @@ CREATE POLICY tenant_isolation ON public.tenant_stats
 CREATE POLICY search_definer ON public.documents FOR SELECT TO mcp_mt_search USING (true);
 --> statement-breakpoint
 -- Ranked matches of the calling transaction's tenant: the newest `candidates` matches, ranked (title A = 1.0
--- above content B = 0.2), best `wanted` returned. Ranking a bounded candidate set bounds its cost.
+-- above content B = 0.2), best `wanted` returned. Ranking a bounded candidate set bounds its cost. Planned for
+-- each call with the actual query (EXECUTE): a generic plan cannot tell a rare word (GIN index) from a
+-- common one (newest documents first), and the wrong choice reads every document of the tenant.
 CREATE FUNCTION public.mcp_mt_search(query tsquery, candidates integer, wanted integer)
 RETURNS TABLE (seq bigint, score real)
-LANGUAGE sql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, public
-AS $$
-  SELECT c.seq, ts_rank('{0.1, 0.2, 0.2, 1.0}', c.search, query) AS score
-  FROM (
-    SELECT d.seq, d.search FROM public.documents d
-    WHERE d.tenant_id = nullif(current_setting('app.tenant_id', true), '') AND d.search @@ query
-    ORDER BY d.seq DESC LIMIT candidates
-  ) c
-  ORDER BY score DESC, c.seq DESC
-  LIMIT wanted
-$$;
+AS $fn$
+BEGIN
+  RETURN QUERY EXECUTE
+    'SELECT c.seq, ts_rank(''{0.1, 0.2, 0.2, 1.0}'', c.search, $1) AS score
+     FROM (
+       SELECT d.seq, d.search FROM public.documents d
+       WHERE d.tenant_id = nullif(current_setting(''app.tenant_id'', true), '''') AND d.search @@ $1
+       ORDER BY d.seq DESC LIMIT $2
+     ) c
+     ORDER BY score DESC, c.seq DESC
+     LIMIT $3'
+    USING query, candidates, wanted;
+END
+$fn$;
 --> statement-breakpoint
 -- Handing the function to mcp_mt_search needs membership for a moment only: a member would inherit the
 -- role's policy (USING true), so the connecting role keeps no membership afterwards.

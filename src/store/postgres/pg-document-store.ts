@@ -38,9 +38,9 @@ export class PgDocumentStore implements TenantStore {
   }
 
   /** Runs `fn` in the tenant's transaction; `exec` prepends the tenant id in row mode. */
-  #tx<T>(fn: (exec: Exec) => Promise<T>): Promise<T> {
+  #tx<T>(fn: (exec: Exec, raw: Exec) => Promise<T>): Promise<T> {
     const { sql, binding, statements, tenant } = this.#t;
-    return inTransaction(sql, binding, this.#signal, (raw) => fn(statements.row ? (text, params = []) => raw(text, [tenant, ...params]) : raw));
+    return inTransaction(sql, binding, this.#signal, (raw) => fn(statements.row ? (text, params = []) => raw(text, [tenant, ...params]) : raw, raw));
   }
 
   async #use(exec: Exec): Promise<StorageUse> {
@@ -97,7 +97,7 @@ export class PgDocumentStore implements TenantStore {
     const parsed = parseSearchQuery(query);
     const patterns = parsed.literals.map(likePattern);
     const { statements } = this.#t;
-    return this.#tx(async (exec) => {
+    return this.#tx(async (exec, raw) => {
       if (parsed.fts === null) {
         // Symbols only: the newest documents, scanning at most `scanBytes` of text (as libSQL does).
         let oldest = Number.MAX_SAFE_INTEGER;
@@ -111,7 +111,12 @@ export class PgDocumentStore implements TenantStore {
         return rows.map((r) => hitOf(r, parsed));
       }
       const wanted = patterns.length ? searchBounds.literalCandidates : limit;
+      // Planned with this query's words (pipelined, this transaction only): a generic plan of the prepared
+      // statement cannot tell a rare word (GIN index) from a common one (newest documents first).
+      const custom = raw("SET LOCAL plan_cache_mode = force_custom_plan");
+      custom.catch(() => undefined);
       const rows = await exec<HitRow>(statements.search(patterns.length), [toTsQuery(parsed), searchBounds.candidates, wanted, limit, ...patterns]);
+      await custom;
       return rows.map((r) => hitOf(r, parsed));
     });
   }

@@ -23,8 +23,20 @@ export const rowBinding = (tenant: string): Binding => [
 
 export const schemaBinding = (schema: string): Binding => [{ text: "SELECT set_config('search_path', $1, true)", params: [`"${schema}"`] }];
 
-/** Longest wait for a cancel request to be delivered before the connection is given back anyway. */
-const cancelWaitMs = 2_000;
+/** Longest wait for cancel requests to be delivered before the connection is given back anyway. */
+const cancelWaitMs = 10_000;
+
+/**
+ * Cancels the transaction's unfinished statements, again every 250 ms while any is still running: a cancel
+ * that reaches the server between two pipelined messages is ignored, and the statement would then wait on
+ * (a lock, say) for as long as it likes. Safe to repeat: the connection is ours until this ends.
+ */
+async function cancelUntilDone(running: Set<{ cancel(): unknown }>): Promise<void> {
+  for (let round = 0; running.size > 0 && round < 20; round++) {
+    if (round > 0) await Bun.sleep(250);
+    await Promise.allSettled([...running].map((query) => query.cancel()));
+  }
+}
 
 export async function inTransaction<T>(sql: Sql, binding: Binding, signal: AbortSignal | undefined, fn: (exec: Exec) => Promise<T>): Promise<T> {
   if (signal?.aborted) throw abortError(signal);
@@ -47,7 +59,10 @@ export async function inTransaction<T>(sql: Sql, binding: Binding, signal: Abort
       return (await send(text, params)) as unknown as R[];
     };
     try {
-      return await fn(exec);
+      const result = await fn(exec);
+      // Answered already (timeout): whatever ran is rolled back, never committed behind the caller's back.
+      if (cancelled) throw abortError(signal!);
+      return result;
     } finally {
       // Hold the connection until a cancel sent for it has been delivered (see the header).
       if (cancelled) await Promise.race([cancelled, Bun.sleep(cancelWaitMs)]);
@@ -56,7 +71,7 @@ export async function inTransaction<T>(sql: Sql, binding: Binding, signal: Abort
   if (!signal) return work.catch((error) => Promise.reject(pgError(error)));
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => {
-      cancelled = Promise.allSettled([...running].map((query) => query.cancel()));
+      cancelled = cancelUntilDone(running);
       reject(abortError(signal));
     };
     signal.addEventListener("abort", onAbort, { once: true });

@@ -65,7 +65,7 @@ describe("row-level security", () => {
         expect((await s.search("zanzibar", 10)).map((h) => h.title)).toEqual([`${id} plan`]);
         // The same (only) connection, outside any transaction: no tenant, no role left behind.
         const [session] = await shared.unsafe("SELECT coalesce(current_setting('app.tenant_id', true), '') AS tenant, current_user AS who");
-        expect(session).toEqual({ tenant: "", who: "mcp_app" });
+        expect({ ...session }).toEqual({ tenant: "", who: "mcp_app" });
       }
     }
   });

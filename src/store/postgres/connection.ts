@@ -5,26 +5,19 @@
  * mapping of driver and server errors to AppError: an outage is "unavailable" (503, retryable) naming
  * PostgreSQL, never a 500 or a stack.
  */
-import postgres from "postgres";
+import type postgres from "postgres";
 import { AppError } from "../../errors.ts";
+import { connectPostgres, isPgUnreachable } from "../pg-connect.ts";
 
 export type Sql = postgres.Sql<Record<string, never>>;
 
-export type PoolOptions = { max: number; maxLifetimeS: number; database?: string; idleTimeoutS?: number };
+export type PoolOptions = { max: number; maxLifetimeS: number; database?: string };
 
-/** A pool of at most `max` connections to `url` (or to another database of the same server). */
+/** A pool of at most `max` connections to `url`, or to another database of the same server. */
 export function openPool(url: string, options: PoolOptions): Sql {
-  return postgres(url, {
-    max: options.max,
-    max_lifetime: options.maxLifetimeS,
-    idle_timeout: options.idleTimeoutS ?? 60,
-    connect_timeout: 10,
-    ...(options.database ? { database: options.database } : {}),
-    types: { bigint: { to: 20, from: [20], parse: Number, serialize: String } } as never,
-    onnotice: () => {},
-    // Statements are prepared per connection and reused (the texts are few and fixed per strategy).
-    prepare: true,
-  }) as unknown as Sql;
+  const target = new URL(url);
+  if (options.database) target.pathname = `/${encodeURIComponent(options.database)}`;
+  return connectPostgres(target.href, { max: options.max, maxLifetimeS: options.maxLifetimeS, applicationName: "mcp-mt tenants" }) as unknown as Sql;
 }
 
 /** The database name of a URL (the control plane's database: row tenants and tenant schemas live there too). */
@@ -34,15 +27,15 @@ export function databaseOf(url: string): string {
   return name;
 }
 
-/** SQLSTATE classes and driver codes that mean "the server is not reachable or not accepting work now". */
-const outage = /^(08|57P0[1-3]|53300|53400|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EHOSTUNREACH|CONNECT_TIMEOUT|CONNECTION_CLOSED|CONNECTION_ENDED|CONNECTION_DESTROYED)/;
+/** SQLSTATEs beyond a lost connection that mean "not accepting work now": any connection error, too many connections. */
+const outage = /^(08|57P0[1-3]|53300|53400)/;
 
 /** The AppError a PostgreSQL failure stands for (an AppError passes through unchanged). */
 export function pgError(error: unknown): AppError {
   if (error instanceof AppError) return error;
   const code = String((error as { code?: unknown })?.code ?? "");
   const cause = error instanceof Error ? `${code ? `${code}: ` : ""}${error.message}` : String(error);
-  if (outage.test(code)) {
+  if (isPgUnreachable(error) || outage.test(code)) {
     return new AppError("unavailable", "PostgreSQL is unreachable or not accepting connections right now; retry shortly.", { details: { retryAfterSeconds: 1 }, cause });
   }
   if (code === "57014") return new AppError("timeout", "the storage query took too long and was cancelled", { cause });

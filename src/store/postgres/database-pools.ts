@@ -30,7 +30,7 @@ export class DatabasePools {
   async use<T>(database: string, fn: (sql: Sql) => Promise<T>): Promise<T> {
     let entry = this.#pools.get(database);
     if (entry) this.#pools.delete(database);
-    else entry = { sql: openPool(this.#o.url, { max: this.#o.poolMax, maxLifetimeS: this.#o.maxLifetimeS, database, idleTimeoutS: 30 }), busy: 0 };
+    else entry = { sql: openPool(this.#o.url, { max: this.#o.poolMax, maxLifetimeS: this.#o.maxLifetimeS, database }), busy: 0 };
     this.#pools.set(database, entry);
     entry.busy++;
     this.#evict();

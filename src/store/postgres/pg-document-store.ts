@@ -3,7 +3,7 @@
  * search bounds as the libSQL DocumentStore (src/store/tenant/documents.ts), whose helpers it shares for every
  * message a client can see. Each call is one transaction bound to the tenant (tenant-transaction.ts).
  */
-import { notFound } from "../../errors.ts";
+import { invalidInput, notFound } from "../../errors.ts";
 import type { DocumentInput, DocumentPage, DocumentPatch, StorageQuota, TenantStore } from "../tenant-store.ts";
 import { decodeCursor, encodeCursor, newDocumentId, quotaExceeded, sizeOf, uniqueTags, versionConflict, type Document, type SearchHit, type StorageUse } from "../tenant/documents.ts";
 import { likePattern, parseSearchQuery, searchBounds } from "../tenant/search-query.ts";
@@ -13,6 +13,13 @@ import type { Statements } from "./statements.ts";
 import { inTransaction, type Binding, type Exec } from "./tenant-transaction.ts";
 
 type Row = { seq: number; id: string; title: string; content: string; tags: string[]; version: number; bytes: number; created_at: number; updated_at: number };
+
+/** PostgreSQL text cannot hold U+0000 (libSQL can): refused with a message naming the field, never a 500. */
+function refuseNul(fields: Record<string, string | undefined>): void {
+  for (const [name, value] of Object.entries(fields)) {
+    if (value?.includes("\u0000")) throw invalidInput(`${name} contains the NUL character (U+0000), which this server's storage (PostgreSQL) cannot store: remove it`);
+  }
+}
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const toDocument = (r: Row): Document => ({ id: r.id, title: r.title, content: r.content, tags: r.tags, version: r.version, created_at: iso(r.created_at), updated_at: iso(r.updated_at) });
@@ -53,6 +60,7 @@ export class PgDocumentStore implements TenantStore {
   }
 
   create(input: DocumentInput): Promise<Document> {
+    refuseNul({ title: input.title, content: input.content, tags: input.tags.join("") });
     const now = this.#clock();
     const tags = uniqueTags(input.tags);
     const id = newDocumentId();
@@ -74,6 +82,8 @@ export class PgDocumentStore implements TenantStore {
   list(options: { limit: number; cursor?: string; tag?: string }): Promise<DocumentPage> {
     // Decoded before any query: a bad cursor is the caller's error, not the database's.
     const after = options.cursor ? decodeCursor(options.cursor) : undefined;
+    // No stored tag holds U+0000 (PostgreSQL text cannot), and the driver cannot send it.
+    if (options.tag?.includes("\u0000")) return Promise.resolve({ documents: [], next_cursor: null });
     const params: unknown[] = [];
     if (after !== undefined) params.push(after);
     if (options.tag !== undefined) params.push(options.tag);
@@ -122,6 +132,7 @@ export class PgDocumentStore implements TenantStore {
   }
 
   update(id: string, patch: DocumentPatch): Promise<Document> {
+    refuseNul({ title: patch.title, content: patch.content, tags: patch.tags?.join("") });
     const { statements } = this.#t;
     return this.#tx(async (exec) => {
       // The row stays locked to the end of the transaction: concurrent updates see each other's versions.

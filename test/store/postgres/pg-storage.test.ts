@@ -93,6 +93,27 @@ describe("failures", () => {
   });
 });
 
+describe("text PostgreSQL cannot store", () => {
+  test.each([
+    ["a title", { title: "a\u0000b", content: "x", tags: [] }, "title contains the NUL character (U+0000)"],
+    ["content", { title: "t", content: "x\u0000", tags: [] }, "content contains the NUL character (U+0000)"],
+    ["a tag", { title: "t", content: "x", tags: ["a\u0000"] }, "tags contains the NUL character (U+0000)"],
+  ])("U+0000 in %s is refused as invalid input naming the field, not a 500", async (_name, input, message) => {
+    const pg = await openPg("row");
+    closers.push(pg.close);
+    await pg.storage.create("zero");
+    const s = pg.storage.store("zero", { quota: unlimited });
+    const error = (await failure(s.create(input))) as AppError;
+    expect({ code: error.code, status: error.status }).toEqual({ code: "invalid_input", status: 400 });
+    expect(error.message).toStartWith(message);
+    const doc = await s.create({ title: "t", content: "x", tags: [] });
+    const update = (await failure(s.update(doc.id, input))) as AppError;
+    expect(update.code).toBe("invalid_input");
+    expect(await s.list({ limit: 5, tag: "a\u0000" })).toEqual({ documents: [], next_cursor: null });
+    expect(await s.storage()).toEqual({ documents: 1, bytes: 2 });
+  });
+});
+
 describe("database strategy", () => {
   test("tenant databases are copied from the template; their pools stay within the budget (LRU)", async () => {
     const pg = await openPg("database", { databasePoolsMax: 2 });

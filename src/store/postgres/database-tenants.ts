@@ -72,7 +72,8 @@ export class DatabaseTenants implements Strategy {
         break;
       } catch (error) {
         const code = (error as { code?: string }).code;
-        if (code === "42P04") throw tenantExists(id, this.pathOf(id));
+        // 42P04: the database exists; 23505: another instance created it at the same moment.
+        if (code === "42P04" || code === "23505") throw tenantExists(id, this.pathOf(id));
         // 55006: another session is reading the template (an instance migrating it): wait and try again.
         if (code === "55006" && attempt < 20) {
           await Bun.sleep(100);

@@ -49,7 +49,9 @@ export class SchemaTenants implements Strategy {
         await applyOn(tx as unknown as Conn, pgTenantMigrations, tenantMigrationTable(schema));
       });
     } catch (error) {
-      if ((error as { code?: string }).code === "42P06") throw tenantExists(id, this.pathOf(id));
+      // 42P06: the schema exists; 23505: another instance created it at the same moment.
+      const code = (error as { code?: string }).code;
+      if (code === "42P06" || code === "23505") throw tenantExists(id, this.pathOf(id));
       throw pgError(error);
     }
     this.#ready.set(id, Promise.resolve());

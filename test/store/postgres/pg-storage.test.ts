@@ -28,6 +28,18 @@ async function eventually<T>(read: () => Promise<T>, holds: (value: T) => boolea
 }
 
 describe.each(["row", "schema", "database"] as Isolation[])("%s strategy", (isolation) => {
+  test("two instances creating the same tenant at once: one creates it, the other is told it exists", async () => {
+    const pg = await openPg(isolation);
+    closers.push(pg.close);
+    const other = await openPostgresTenantStorage({ url: pg.url, isolation, strategyOf: async () => isolation, poolMax: 2 });
+    closers.push(() => other.closeAll());
+    const results = await Promise.allSettled([pg.storage.create("twice"), other.create("twice")]);
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    const refused = (results.find((r) => r.status === "rejected") as PromiseRejectedResult).reason as AppError;
+    expect(refused.code).toBe("already_exists");
+    expect(await other.store("twice", { quota: unlimited }).storage()).toEqual({ documents: 0, bytes: 0 });
+  }, 30_000);
+
   test("a statement blocked past the request's deadline is answered with the timeout error and cancelled", async () => {
     const pg = await openPg(isolation);
     closers.push(pg.close);

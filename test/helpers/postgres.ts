@@ -72,7 +72,7 @@ export function pgServer(): PgServer {
   }
   run(asPostgres([join(bin, "initdb"), "-D", dataDir, "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8", "--locale", "C"]), "initdb");
   const port = freePort();
-  const options = `-p ${port} -k ${socketDir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400 -c shared_buffers=64MB`;
+  const options = `-p ${port} -k ${socketDir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=400 -c shared_buffers=64MB`;
   const start = () => run(asPostgres([join(bin, "pg_ctl"), "-D", dataDir, "-o", options, "-l", join(root, "log"), "-w", "-t", "60", "start"]), "pg_ctl start");
   const stop = () => run(asPostgres([join(bin, "pg_ctl"), "-D", dataDir, "-m", "immediate", "-w", "stop"]), "pg_ctl stop");
   start();

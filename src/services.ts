@@ -15,6 +15,8 @@ import type { LoadedConfig } from "./config/load.ts";
 import type { Config } from "./config/schema.ts";
 import { openControl, type ControlDatabase } from "./store/control/db.ts";
 import { openPostgresControl } from "./store/control/postgres.ts";
+import { openPostgresTenantStorage } from "./store/postgres/postgres-tenant-storage.ts";
+import type { TenantBackend } from "./store/tenant-store.ts";
 import type { SqliteOptions } from "./store/open.ts";
 import { MigrationService } from "./tenancy/migrations.ts";
 import { defaultWorkers, TenantRegistry } from "./tenancy/registry.ts";
@@ -30,7 +32,10 @@ export type Services = {
   /** Wraps tenants' data keys; null when no master key is configured (nothing is encrypted). */
   vault: KeyVault | null;
   control: ControlDatabase;
+  /** The libSQL registry: tenant files (backups, encryption and the stall monitor are about files). */
   registry: TenantRegistry;
+  /** Where tenants' documents live: the libSQL registry, or PostgreSQL when storage.url is set. */
+  storage: TenantBackend;
   keys: KeyService;
   tenants: TenantService;
   migrations: MigrationService;
@@ -109,6 +114,32 @@ export async function createServices(loaded: LoadedConfig, options: ServicesOpti
     log: options.log,
     clock,
   });
+  // On PostgreSQL every tenant's documents live there too (row, schema or database, per tenant); the libSQL
+  // registry stays for the operator commands that only apply to files, which say so.
+  const storage: TenantBackend =
+    control.dialect === "postgres"
+      ? await openPostgresTenantStorage({
+          url: config.storage.url,
+          // One pool for the control plane and the row and schema tenants: storage.pool_max is the instance's.
+          sql: control.sql as never,
+          isolation: config.storage.isolation,
+          strategyOf: async (id) => {
+            const [row] = await control.db.select({ isolation: tenants.isolation }).from(tenants).where(eq(tenants.id, id));
+            if (!row) throw new AppError("not_found", `tenant ${id} does not exist`);
+            if (row.isolation === "file") throw new AppError("internal", `tenant ${id} is recorded as a libSQL file in a PostgreSQL control plane: run \`mcp-mt storage copy\` again`);
+            return row.isolation;
+          },
+          poolMax: config.storage.pool_max,
+          maxLifetimeS: config.storage.max_lifetime_s,
+          databasePoolMax: config.storage.database_pool_max,
+          databasePoolsMax: config.storage.database_pools_max,
+          clock,
+        }).catch(async (error) => {
+          await registry.closeAll();
+          await control.close();
+          throw error;
+        })
+      : registry;
   const audit = new AuditLog({ control, clock, log: options.log });
   const keys = new KeyService({ control, pepper: pepper.value, clock, audit });
   return {
@@ -117,15 +148,17 @@ export async function createServices(loaded: LoadedConfig, options: ServicesOpti
     audit,
     control,
     registry,
+    storage,
     keys,
-    tenants: new TenantService({ config, control, registry, keys, clock, audit, vault }),
+    tenants: new TenantService({ config, control, registry: storage, keys, clock, audit, vault }),
     vault,
     encryption: new EncryptionService({ control, registry, vault, sqlite, audit }),
     backups: new BackupService({ control, registry, dataDir: config.data.dir, sqlite, audit, vault, keyFor, pepper }),
-    migrations: new MigrationService({ control, registry }),
+    migrations: new MigrationService({ control, registry: storage }),
     oauth: oauthServices({ config, control, clock, audit }),
     clock,
     async close() {
+      if (storage !== registry) await storage.closeAll();
       await registry.closeAll();
       await control.close();
     },

@@ -18,7 +18,7 @@ import { oauthAdminRoutes } from "../oauth/admin-routes.ts";
 import { admissionRoutes } from "./admission-routes.ts";
 
 export type AdminDeps = {
-  services: Pick<Services, "config" | "clock" | "control" | "registry" | "audit" | "tenants" | "keys" | "backups" | "oauth">;
+  services: Pick<Services, "config" | "clock" | "control" | "storage" | "audit" | "tenants" | "keys" | "backups" | "oauth">;
   /** The MCP endpoint as clients reach it (with the port the server really listens on). */
   mcpUrl: string;
   stats: LiveStats;
@@ -66,8 +66,8 @@ export function adminApp({ services, mcpUrl, stats, limits, readiness, onChange,
       uptime_s: Math.round(stats.uptimeMs() / 1000),
       draining: readiness.draining,
       tenants: tenants.length,
-      open_databases: services.registry.openCount,
-      damaged_tenants: services.registry.damaged.ids(),
+      open_databases: services.storage.openCount,
+      damaged_tenants: services.storage.damaged.ids(),
       audit_write_failures: services.audit.failures,
       requests_per_second: stats.requestsPerSecond(),
       // What this server really serves (after --host/--port overrides and a port chosen at listen time).
@@ -88,7 +88,7 @@ export function adminApp({ services, mcpUrl, stats, limits, readiness, onChange,
         const plan = effectivePlan(services.config, t);
         return {
           ...t,
-          live: { ...stats.figures(t.id), in_flight: limits.admission.inFlight(t.id), database_open: services.registry.isOpen(t.id), database_damaged: services.registry.damaged.get(t.id)?.cause ?? null },
+          live: { ...stats.figures(t.id), in_flight: limits.admission.inFlight(t.id), database_open: services.storage.isOpen(t.id), database_damaged: services.storage.damaged.get(t.id)?.cause ?? null },
           usage: { month, tool_calls: toolCalls, estimated_cost: used?.estimated_cost ?? 0, quota_used_pct: Math.round((toolCalls / plan.monthly_tool_calls) * 1000) / 10 },
         };
       }),
@@ -106,7 +106,7 @@ export function adminApp({ services, mcpUrl, stats, limits, readiness, onChange,
       services.oauth.grants.list(id),
     ]);
     const oauth_grants = grants.filter((g) => g.state === "active");
-    return c.json({ ...detail, live: { ...stats.figures(id), in_flight: limits.admission.inFlight(id), database_open: services.registry.isOpen(id), database_damaged: services.registry.damaged.get(id)?.cause ?? null }, usage: usage[0], audit, oauth_grants });
+    return c.json({ ...detail, live: { ...stats.figures(id), in_flight: limits.admission.inFlight(id), database_open: services.storage.isOpen(id), database_damaged: services.storage.damaged.get(id)?.cause ?? null }, usage: usage[0], audit, oauth_grants });
   });
 
   app.post("/v1/tenants", async (c) => c.json(await operator(c).tenants.add(await body(c, addBody)), 201));

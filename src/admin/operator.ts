@@ -14,7 +14,7 @@ export type Operator = {
   config: Config;
   clock: () => number;
   tenants: {
-    add(input: { id: string; name?: string; plan?: string }): Promise<{ tenant: TenantInfo; key: CreatedKey }>;
+    add(input: NewTenant): Promise<{ tenant: TenantInfo; key: CreatedKey }>;
     /** Bulk provisioning: every tenant with a first key, all or nothing. */
     addMany(inputs: NewTenant[]): Promise<{ tenants: { tenant: TenantInfo; key: CreatedKey }[] }>;
     suspend(id: string): Promise<TenantInfo>;

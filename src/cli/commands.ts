@@ -40,10 +40,11 @@ export const commands: CommandSpec[] = [
     options: {
       name: { type: "string", description: "Display name (default: the id)", placeholder: "NAME" },
       plan: { type: "string", description: "Plan: free, pro, enterprise or one from the config (default: free)", placeholder: "PLAN" },
+      isolation: { type: "string", description: "On PostgreSQL: row, schema or database (default: the plan's isolation, else storage.isolation)", placeholder: "ISOLATION" },
       from: { type: "string", description: "Add every tenant of a CSV file (- for stdin): header row, columns id, plan, name", placeholder: "FILE" },
       format: { type: "string", description: "With --from: how the new keys are printed: table (default), json or csv", placeholder: "FORMAT" },
     },
-    examples: ["mcp-mt tenant add acme", 'mcp-mt tenant add acme --name "Acme Corp" --plan pro --json', "mcp-mt tenant add --from tenants.csv --format csv > keys.csv"],
+    examples: ["mcp-mt tenant add acme", 'mcp-mt tenant add acme --name "Acme Corp" --plan pro --json', "mcp-mt tenant add bigco --plan enterprise --isolation database", "mcp-mt tenant add --from tenants.csv --format csv > keys.csv"],
     handler: async () => (await tenant()).tenantAdd,
   },
   { path: ["tenant", "list"], summary: "List tenants", examples: ["mcp-mt tenant list", "mcp-mt tenant list --json"], handler: async () => (await tenant()).tenantList },

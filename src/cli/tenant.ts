@@ -1,4 +1,5 @@
 /** `mcp-mt tenant …`: thin wrappers over TenantService. */
+import type { PgIsolation } from "../config/schema.ts";
 import { readFileSync } from "node:fs";
 import { mcpEndpoint } from "../config/urls.ts";
 import { invalidInput } from "../errors.ts";
@@ -30,10 +31,12 @@ export const tenantAdd: Handler = (ctx) => {
   if (str(ctx, "format") !== undefined) throw invalidInput("--format goes with --from FILE");
   if (ctx.positionals[0] === undefined) throw invalidInput("missing argument <id> (or --from FILE to add many tenants)");
   return operateOn(ctx, async (rt) => {
-    const { tenant, key } = await rt.tenants.add({ id: ctx.positionals[0]!, name: str(ctx, "name"), plan: str(ctx, "plan") });
+    const isolation = str(ctx, "isolation");
+    if (isolation !== undefined && !["row", "schema", "database"].includes(isolation)) throw invalidInput(`--isolation must be row, schema or database, not "${isolation}"`);
+    const { tenant, key } = await rt.tenants.add({ id: ctx.positionals[0]!, name: str(ctx, "name"), plan: str(ctx, "plan"), isolation: isolation as PgIsolation | undefined });
     const url = mcpEndpoint(rt.config);
     const human = [
-      `Created tenant ${tenant.id} (plan ${tenant.plan}).`,
+      `Created tenant ${tenant.id} (plan ${tenant.plan}${tenant.isolation === "file" ? "" : `, PostgreSQL ${tenant.isolation} isolation`}).`,
       "",
       "API key (shown once, store it now):",
       `  ${key.api_key}`,
@@ -115,7 +118,9 @@ export const tenantShow: Handler = (ctx) =>
       `Created:   ${t.created_at}`,
       t.database.health.state === "damaged"
         ? `Database:  ${t.database.path} (${t.database.bytes} bytes) DAMAGED: ${t.database.health.problem}\n           Repair: mcp-mt restore <last good backup> --tenant ${t.id}; then mcp-mt tenant check ${t.id}`
-        : `Database:  ${t.database.path} (${t.database.bytes} bytes, ${t.database.documents} documents, ok)`,
+        : t.isolation === "file"
+          ? `Database:  ${t.database.path} (${t.database.bytes} bytes, ${t.database.documents} documents, ok)`
+          : `Database:  PostgreSQL, ${t.isolation} isolation: ${t.database.path} (${t.database.documents} documents, ok)`,
       "",
       t.api_keys.length
         ? table(["KEY ID", "LABEL", "STATE", "SCOPES", "EXPIRES", "LAST USED"], t.api_keys.map((k) => [k.id, k.label, k.state, k.scopes.join(","), k.expires_at, k.last_used_at]))

@@ -32,7 +32,7 @@ import { securityHeaders } from "./middleware/security-headers.ts";
 export type AppDeps = {
   /** The config as the server runs it (its real listen address: URLs in metadata and audiences name it). */
   config: Config;
-  services: Pick<Services, "config" | "clock" | "control" | "registry" | "audit" | "migrations">;
+  services: Pick<Services, "config" | "clock" | "control" | "storage" | "audit" | "migrations">;
   log: Logger;
   readiness: Readiness;
   authenticator: Authenticator;
@@ -53,7 +53,7 @@ export function createApp({ config, services, log, readiness, authenticator, lim
   app.route("/", healthRoutes(services, readiness));
   app.route("/", wellKnownRoutes(config));
   if (oauth) app.route("/", oauthRoutes(oauth, clientAddress(config)));
-  if (config.metrics.enabled) app.route("/", metricsRoutes({ config, stats, registry: services.registry, meter: limits.meter, audit: services.audit, token: metricsToken }, "public"));
+  if (config.metrics.enabled) app.route("/", metricsRoutes({ config, stats, registry: services.storage, meter: limits.meter, audit: services.audit, token: metricsToken }, "public"));
   const challenge = challenges(config);
   const toolScopes = new Map(catalogue.tools.map((tool) => [tool.name, tool.scope]));
   const failures = new AuthFailureLimiter({ perMinute: config.limits.auth_failures_per_minute, globalPerMinute: config.limits.auth_failures_global_per_minute });

@@ -15,7 +15,7 @@ import { createTenantContext } from "../tenancy/tenant-context.ts";
 import type { AppEnv } from "./env.ts";
 import { rpcCodes, rpcErrorResponse } from "./jsonrpc.ts";
 
-type Deps = { services: Pick<Services, "config" | "control" | "registry" | "audit">; catalogue: Catalogue; log: Logger; meter: UsageMeter };
+type Deps = { services: Pick<Services, "config" | "control" | "storage" | "audit">; catalogue: Catalogue; log: Logger; meter: UsageMeter };
 
 const contextOf = (authInfo: AuthInfo | undefined): TenantContext => (authInfo?.extra as { tenant: TenantContext }).tenant;
 

@@ -4,7 +4,7 @@ import { Hono } from "hono";
 import type { Config } from "../config/schema.ts";
 import { durationBuckets, type LiveStats } from "../metering/live-stats.ts";
 import type { UsageMeter } from "../metering/usage-meter.ts";
-import type { TenantRegistry } from "../tenancy/registry.ts";
+import type { TenantBackend } from "../store/tenant-store.ts";
 import type { Logger } from "../log.ts";
 import { version } from "../version.ts";
 
@@ -14,7 +14,7 @@ const labels = (pairs: Record<string, string>) => {
   return parts.length ? `{${parts.join(",")}}` : "";
 };
 
-export type MetricsDeps = { config: Config; stats: LiveStats; registry: TenantRegistry; meter: UsageMeter; audit: { failures: number }; token: string | undefined };
+export type MetricsDeps = { config: Config; stats: LiveStats; registry: TenantBackend; meter: UsageMeter; audit: { failures: number }; token: string | undefined };
 
 export function renderMetrics({ stats, registry, meter, audit }: Omit<MetricsDeps, "config" | "token">): string {
   const out: string[] = [];

@@ -102,7 +102,7 @@ export async function startServer(loaded: LoadedConfig, overrides: Partial<Liste
   await services.control.onChange(() => authenticator.forget());
   const limits = createLimits(services, log);
   // Every tenant call's CPU time on its store worker is charged to the tenant's budget.
-  services.registry.observeBusy((tenant, ms) => limits.cpu.charge(tenant, ms));
+  services.storage.observeBusy((tenant, ms) => limits.cpu.charge(tenant, ms));
   const stats = new LiveStats({ clock: services.clock, tenantLabels: config.metrics.tenant_labels, tools: buildCatalogue(config).tools.map((tool) => tool.name) });
   app = createApp({ config: effective, services, log, readiness, authenticator, limits, stats, metricsToken: loaded.secrets.metricsToken, oauth });
   const flushUsage = () => authenticator.flushUsage().catch((error) => log.warn("could not record key use", { error: String(error) }));
@@ -113,7 +113,7 @@ export async function startServer(loaded: LoadedConfig, overrides: Partial<Liste
   if (tenantCount === 0) lines.push("no tenants yet: add the first one with `mcp-mt tenant add <id>` (it prints the API key)");
 
   const backupTimer = scheduleBackups(services, log);
-  const metrics = startMetricsListener({ config, stats, registry: services.registry, meter: limits.meter, audit: services.audit, token: loaded.secrets.metricsToken }, log);
+  const metrics = startMetricsListener({ config, stats, registry: services.storage, meter: limits.meter, audit: services.audit, token: loaded.secrets.metricsToken }, log);
   const admin = releaseDataDir ? startAdmin({ services, mcpUrl: url, stats, limits, readiness, onChange: () => authenticator.forget(), forgetTenant: (id) => limits.forgetTenant(id) }, loaded.secrets.adminToken, log) : { stop: async () => undefined };
 
 

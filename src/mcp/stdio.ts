@@ -44,7 +44,7 @@ export async function serveStdioSession(services: Services, credential: StdioCre
   const admitter = admitters.current;
   // Store calls' CPU time goes to the budget that admits this session's requests: the running server's when
   // there is one (one cpu_ms_per_minute per tenant across HTTP and stdio), else this process's.
-  services.registry.observeBusy((tenant, ms) => (admitter() ?? limits.admission).chargeCpu(tenant, ms));
+  services.storage.observeBusy((tenant, ms) => (admitter() ?? limits.admission).chargeCpu(tenant, ms));
   log.info("stdio session started", { tenant: first.tenant.id, subject: first.principal.subject });
 
   const gate = new StdioGate({

@@ -24,6 +24,8 @@ export const signingKeysPath = (dataDir: string) => join(dataDir, "oauth-signing
 export type KeyStore = {
   /** The key set, or null when none was created yet. */
   load(): Promise<KeyFile | null>;
+  /** A local file can be re-read on the spot, so a rotation applies to the very next request. */
+  loadSync?(): KeyFile | null;
   save(file: KeyFile): Promise<void>;
   /** Stores `file` unless a key set exists already (several instances starting at once keep one). */
   init(file: KeyFile): Promise<void>;
@@ -45,15 +47,17 @@ export function fileKeyStore(dataDir: string): KeyStore {
     init: async (file) => {
       if (!existsSync(path)) await save(file);
     },
-    load: async () => {
-      if (!existsSync(path)) return null;
-      try {
-        return JSON.parse(readFileSync(path, "utf8")) as KeyFile;
-      } catch (error) {
-        throw new AppError("config_invalid", `${path} is not a readable key file: ${(error as Error).message}`);
-      }
-    },
+    load: async () => loadSync(),
+    loadSync,
   };
+  function loadSync(): KeyFile | null {
+    if (!existsSync(path)) return null;
+    try {
+      return JSON.parse(readFileSync(path, "utf8")) as KeyFile;
+    } catch (error) {
+      throw new AppError("config_invalid", `${path} is not a readable key file: ${(error as Error).message}`);
+    }
+  }
 }
 
 /**
@@ -136,6 +140,11 @@ export class SigningKeys {
     const now = monotonicNow();
     if (now - this.#checkedAt < 1_000) return;
     this.#checkedAt = now;
+    if (this.#store.loadSync) {
+      const file = this.#store.loadSync();
+      if (file) this.#file = file;
+      return;
+    }
     void this.#reload().catch(() => undefined);
   }
 

@@ -3,6 +3,7 @@
  * worker thread (libSQL), on a PostgreSQL pool, or inline, behind the same interface. Tools only ever see a
  * `TenantStore` bound to the caller's own tenant; operators' services see `TenantStorage`.
  */
+import type { DamagedTenants } from "../tenancy/damaged-tenants.ts";
 import type { Document, DocumentSummary, SearchHit, StorageQuota, StorageUse } from "./tenant/documents.ts";
 
 export type { Document, DocumentSummary, SearchHit, StorageQuota, StorageUse };
@@ -68,3 +69,14 @@ export interface TenantStorage {
   readonly openCount: number;
   isOpen(id: string): boolean;
 }
+
+/**
+ * What the services use of a backend beyond TenantStorage: the damaged-tenant tracker, integrity checks,
+ * figures for /metrics and the CPU observer. The libSQL registry and the PostgreSQL storage both provide it.
+ */
+export type TenantBackend = TenantStorage & {
+  readonly damaged: DamagedTenants;
+  check(id: string): Promise<string[]>;
+  figures(): { workers: number; detached: number; open: number; inflight: number };
+  observeBusy(observer: (tenant: string, ms: number) => void): void;
+};

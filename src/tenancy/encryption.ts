@@ -34,6 +34,9 @@ export class EncryptionService {
    * (the registry checks the header), and running the command again finishes the job.
    */
   async encryptTenant(id: string, by: Acting): Promise<EncryptResult> {
+    if (this.#o.control.dialect === "postgres") {
+      throw new AppError("invalid_input", "tenant encryption applies to libSQL files; on PostgreSQL (storage.url) encrypt the database's storage (disk or provider encryption) instead");
+    }
     const vault = this.#vault();
     const [row] = await this.#o.control.db.select().from(tenants).where(eq(tenants.id, id));
     if (!row) throw new AppError("not_found", `tenant ${id} does not exist`);

@@ -2,14 +2,14 @@
 import { tenantMigrations } from "../store/migrations.gen.ts";
 import type { ControlDatabase } from "../store/control/db.ts";
 import { tenants } from "../store/control/schema.ts";
-import type { TenantRegistry } from "./registry.ts";
+import type { TenantBackend } from "../store/tenant-store.ts";
 
 export type TenantMigrationReport = { tenant: string; status: "current" | "migrated" | "pending" | "missing" | "failed"; migrations: string[]; error?: string };
 
 export class MigrationService {
-  readonly #o: { control: ControlDatabase; registry: TenantRegistry };
+  readonly #o: { control: ControlDatabase; registry: TenantBackend };
 
-  constructor(options: { control: ControlDatabase; registry: TenantRegistry }) {
+  constructor(options: { control: ControlDatabase; registry: TenantBackend }) {
     this.#o = options;
   }
 

@@ -9,7 +9,7 @@ import type { Services } from "../services.ts";
 import type { TenantContext } from "./context.ts";
 
 export type TenantContextOptions = {
-  services: Pick<Services, "config" | "control" | "registry" | "audit">;
+  services: Pick<Services, "config" | "control" | "storage" | "audit">;
   auth: Authenticated;
   plan: Plan;
   meter: UsageMeter;
@@ -28,7 +28,7 @@ export function createTenantContext({ services, auth, plan, meter, requestId, si
     tenant,
     principal,
     // Bound to this tenant, this request's quota and deadline: a call still waiting at the deadline never runs.
-    store: services.registry.store(tenant.id, { quota: { maxDocuments: plan.max_documents, maxBytes: plan.max_storage_bytes }, signal }),
+    store: services.storage.store(tenant.id, { quota: { maxDocuments: plan.max_documents, maxBytes: plan.max_storage_bytes }, signal }),
     signal,
     get log() {
       return (logger ??= log());

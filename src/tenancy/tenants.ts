@@ -11,7 +11,9 @@ import { AppError, invalidInput, notFound } from "../errors.ts";
 import type { ControlDatabase } from "../store/control/db.ts";
 import { apiKeys, tenants, usage, type TenantRow } from "../store/control/schema.ts";
 import { unlimited } from "../store/tenant/documents.ts";
-import type { TenantRegistry } from "./registry.ts";
+import type { TenantBackend } from "../store/tenant-store.ts";
+import type { Isolation } from "../store/control/schema.ts";
+import type { PgIsolation } from "../config/schema.ts";
 import { KeyVault } from "./key-vault.ts";
 import { assertTenantId } from "./tenant-id.ts";
 import { TenantFileTemplate } from "./tenant-template.ts";
@@ -24,12 +26,14 @@ export type TenantInfo = {
   overrides: Record<string, number>;
   keys: number;
   encrypted: boolean;
+  /** Where the documents live: file (libSQL), row, schema or database (PostgreSQL). */
+  isolation: Isolation;
   created_at: string;
   updated_at: string;
 };
 
 /** One row of a bulk provisioning request. */
-export type NewTenant = { id: string; name?: string; plan?: string };
+export type NewTenant = { id: string; name?: string; plan?: string; isolation?: PgIsolation };
 
 /** Tenants created per control-plane transaction in bulk provisioning, and tenant files created at once. */
 const bulkBatch = 500;
@@ -46,7 +50,7 @@ export type TenantCheck = { id: string; ok: boolean; problems: string[] };
 export type TenantServiceOptions = {
   config: Config;
   control: ControlDatabase;
-  registry: TenantRegistry;
+  registry: TenantBackend;
   keys: KeyService;
   clock: () => number;
   audit: AuditLog;
@@ -61,30 +65,30 @@ export class TenantService {
   }
 
   /** Creates a tenant, its database file and a first API key (returned once). */
-  async add(input: { id: string; name?: string; plan?: string }, by: Acting): Promise<{ tenant: TenantInfo; key: CreatedKey }> {
-    const { id, plan, name } = this.#checked(input);
+  async add(input: NewTenant, by: Acting): Promise<{ tenant: TenantInfo; key: CreatedKey }> {
+    const { id, plan, name, isolation } = this.#checked(input);
     if (await this.#row(id)) throw new AppError("already_exists", `tenant ${id} already exists`);
-    if (await this.#o.registry.exists(id)) {
+    if (isolation === "file" && (await this.#o.registry.exists(id))) {
       throw new AppError("already_exists", `a database file for ${id} exists at ${this.#o.registry.pathOf(id)} without a tenant; move it away or restore it`);
     }
     const now = this.#o.clock();
     // With a master key, the database is encrypted from its first byte with a key of its own.
-    const dataKey = this.#o.vault ? KeyVault.newDataKey() : null;
+    const dataKey = this.#o.vault && isolation === "file" ? KeyVault.newDataKey() : null;
     const wrappedKey = dataKey ? await this.#o.vault!.wrap(dataKey, id) : null;
-    await this.#o.registry.create(id, dataKey);
+    await this.#createStorage(id, dataKey, isolation);
     const { insert, created } = this.#o.keys.prepare(id, { label: "default" });
     try {
       await this.#o.control.db.batch([
         // A reused id starts clean, even if usage of the old tenant was flushed after its removal.
         this.#o.control.db.delete(usage).where(eq(usage.tenantId, id)),
-        this.#o.control.db.insert(tenants).values({ id, name, plan, status: "active", overrides: {}, createdAt: now, updatedAt: now, wrappedKey }),
+        this.#o.control.db.insert(tenants).values({ id, name, plan, status: "active", overrides: {}, createdAt: now, updatedAt: now, wrappedKey, isolation }),
         insert,
       ]);
     } catch (error) {
       await this.#o.registry.remove(id);
       throw error;
     }
-    await this.#record(by, id, "tenant.created", { plan, name, first_key: created.id, encrypted: wrappedKey !== null });
+    await this.#record(by, id, "tenant.created", { plan, name, first_key: created.id, encrypted: wrappedKey !== null, isolation });
     return { tenant: await this.get(id), key: created };
   }
 
@@ -109,7 +113,7 @@ export class TenantService {
     const existing = new Set((await this.#o.control.db.select({ id: tenants.id }).from(tenants)).map((r) => r.id));
     const taken = checked.filter(({ id }) => existing.has(id)).map(({ id }) => id);
     if (taken.length) throw new AppError("already_exists", `${taken.length} of these tenants already exist: ${taken.slice(0, 10).join(", ")}${taken.length > 10 ? ", …" : ""}; nothing was created`);
-    const present = await Promise.all(checked.map(({ id }) => this.#o.registry.exists(id)));
+    const present = await Promise.all(checked.map(({ id, isolation }) => (isolation === "file" ? this.#o.registry.exists(id) : false)));
     const orphans = checked.filter((_, i) => present[i]).map(({ id }) => id);
     if (orphans.length) throw new AppError("already_exists", `database files exist without a tenant for ${orphans.slice(0, 10).join(", ")}${orphans.length > 10 ? ", …" : ""}; move them away or restore them; nothing was created`);
 
@@ -123,13 +127,22 @@ export class TenantService {
         const now = this.#o.clock();
         const prepared = await Promise.all(
           batch.map(async (t) => {
-            const dataKey = this.#o.vault ? KeyVault.newDataKey() : null;
+            const dataKey = this.#o.vault && t.isolation === "file" ? KeyVault.newDataKey() : null;
             return { ...t, dataKey, wrappedKey: dataKey ? await this.#o.vault!.wrap(dataKey, t.id) : null, ...this.#o.keys.prepare(t.id, { label: "default" }) };
           }),
         );
+        // PostgreSQL tenants: their schemas or databases, a few at a time (row tenants need nothing created).
+        const onPostgres = prepared.filter((t) => t.isolation !== "file");
+        for (let i = 0; i < onPostgres.length; i += bulkFileConcurrency) {
+          const group = onPostgres.slice(i, i + bulkFileConcurrency);
+          const results = await Promise.allSettled(group.map((t) => this.#createStorage(t.id, null, t.isolation)));
+          results.forEach((r, j) => r.status === "fulfilled" && files.push(group[j]!.id));
+          const failed = results.findIndex((r) => r.status === "rejected");
+          if (failed >= 0) throw new AppError("internal", `creating the storage of ${group[failed]!.id} failed: ${String((results[failed] as PromiseRejectedResult).reason?.message ?? results[failed])}`);
+        }
         // Plaintext files are copies of one migrated template; encrypted ones (a key each) go through the registry.
-        template ??= prepared.some((t) => !t.dataKey) ? await TenantFileTemplate.create(dirname(this.#o.registry.pathOf(prepared[0]!.id)), { synchronous: this.#o.config.tenancy.synchronous, busyTimeoutMs: this.#o.config.tenancy.busy_timeout_ms }) : undefined;
-        for (const t of prepared.filter((t) => !t.dataKey)) {
+        template ??= prepared.some((t) => !t.dataKey && t.isolation === "file") ? await TenantFileTemplate.create(dirname(this.#o.registry.pathOf(prepared[0]!.id)), { synchronous: this.#o.config.tenancy.synchronous, busyTimeoutMs: this.#o.config.tenancy.busy_timeout_ms }) : undefined;
+        for (const t of prepared.filter((t) => !t.dataKey && t.isolation === "file")) {
           template!.copyTo(this.#o.registry.pathOf(t.id));
           files.push(t.id);
         }
@@ -146,12 +159,12 @@ export class TenantService {
         const ids = batch.map((t) => t.id);
         await db.batch([
           db.delete(usage).where(inArray(usage.tenantId, ids)),
-          db.insert(tenants).values(prepared.map((t) => ({ id: t.id, name: t.name, plan: t.plan, status: "active" as const, overrides: {}, createdAt: now, updatedAt: now, wrappedKey: t.wrappedKey }))),
+          db.insert(tenants).values(prepared.map((t) => ({ id: t.id, name: t.name, plan: t.plan, status: "active" as const, overrides: {}, createdAt: now, updatedAt: now, wrappedKey: t.wrappedKey, isolation: t.isolation }))),
           ...prepared.map((t) => t.insert),
         ]);
         rows.push(...ids);
         for (const t of prepared) {
-          created.push({ tenant: { id: t.id, name: t.name, plan: t.plan, status: "active", overrides: {}, keys: 1, encrypted: t.wrappedKey !== null, created_at: new Date(now).toISOString(), updated_at: new Date(now).toISOString() }, key: t.created });
+          created.push({ tenant: { id: t.id, name: t.name, plan: t.plan, status: "active", overrides: {}, keys: 1, encrypted: t.wrappedKey !== null, isolation: t.isolation, created_at: new Date(now).toISOString(), updated_at: new Date(now).toISOString() }, key: t.created });
         }
       }
     } catch (error) {
@@ -173,12 +186,28 @@ export class TenantService {
   }
 
   /** A new tenant's id, plan and name, checked (the id before anything touches a path). */
-  #checked(input: NewTenant): { id: string; plan: string; name: string } {
+  #checked(input: NewTenant): { id: string; plan: string; name: string; isolation: Isolation } {
     const id = assertTenantId(input.id);
     const plan = this.#plan(input.plan || "free");
     const name = (input.name || id).trim();
     if (name.length === 0 || name.length > 200) throw invalidInput(`the name of tenant ${id} must be 1-200 characters`);
-    return { id, plan, name };
+    return { id, plan, name, isolation: this.#isolation(input, plan) };
+  }
+
+  /** Where a new tenant's documents go: its own flag, else its plan's, else storage.isolation; always a file on libSQL. */
+  #isolation(input: NewTenant, plan: string): Isolation {
+    const { config } = this.#o;
+    if (this.#o.control.dialect === "libsql") {
+      if (input.isolation) throw invalidInput(`--isolation ${input.isolation} needs PostgreSQL (storage.url); without it every tenant is a libSQL file`);
+      return "file";
+    }
+    return input.isolation ?? config.plans[plan]?.isolation ?? config.storage.isolation;
+  }
+
+  /** Creates a tenant's storage where its isolation says (the libSQL registry takes the encryption key). */
+  #createStorage(id: string, dataKey: string | null, isolation: Isolation): Promise<void> {
+    const storage = this.#o.registry as TenantBackend & { create(id: string, key: string | null, isolation?: PgIsolation): Promise<void> };
+    return isolation === "file" ? storage.create(id, dataKey) : storage.create(id, null, isolation);
   }
 
   async list(): Promise<TenantInfo[]> {
@@ -204,8 +233,9 @@ export class TenantService {
 
   async show(id: string): Promise<TenantDetail> {
     const info = await this.get(id);
+    if (info.isolation !== "file") await this.#o.registry.exists(id);
     const path = this.#o.registry.pathOf(id);
-    const bytes = ["", "-wal"].reduce((sum, suffix) => sum + (existsSync(path + suffix) ? statSync(path + suffix).size : 0), 0);
+    const bytes = info.isolation !== "file" ? 0 : ["", "-wal"].reduce((sum, suffix) => sum + (existsSync(path + suffix) ? statSync(path + suffix).size : 0), 0);
     let docs: number | null = null;
     let health: DatabaseHealth = { state: "ok" };
     try {
@@ -316,6 +346,7 @@ function describe(row: TenantRow, keys: number): TenantInfo {
     overrides: row.overrides,
     keys,
     encrypted: row.wrappedKey !== null,
+    isolation: row.isolation,
     created_at: new Date(row.createdAt).toISOString(),
     updated_at: new Date(row.updatedAt).toISOString(),
   };

@@ -23,6 +23,7 @@
  * - `clock`          injectable clock (created_at / updated_at).
  */
 import { AppError } from "../../errors.ts";
+import { DamagedTenants } from "../../tenancy/damaged-tenants.ts";
 import { pgRowMigrations } from "../migrations.gen.ts";
 import type { StoreBinding, StoreCalls, TenantStorage, TenantStore } from "../tenant-store.ts";
 import { databaseOf, openPool, pgError, type Sql } from "./connection.ts";
@@ -101,6 +102,23 @@ export class PostgresTenantStorage implements TenantStorage {
   async locate(id: string): Promise<{ isolation: Isolation; where: string }> {
     const strategy = await this.#strategy(id);
     return { isolation: strategy.isolation, where: strategy.pathOf(id) };
+  }
+
+  /** Damage is a libSQL file's condition; PostgreSQL reports its own faults as errors. Kept empty for the shared views. */
+  readonly damaged = new DamagedTenants();
+
+  /** Statement CPU is PostgreSQL's, not this process's: nothing to observe (cpu_ms_per_minute applies to libSQL tenants). */
+  observeBusy(_observer: (tenant: string, ms: number) => void): void {}
+
+  figures(): { workers: number; detached: number; open: number; inflight: number } {
+    return { workers: 0, detached: 0, open: this.openCount, inflight: 0 };
+  }
+
+  /** The tenant's storage exists and is at the current schema; answers the problems found (none: []). */
+  async check(id: string): Promise<string[]> {
+    if (!(await this.exists(id))) return [`its PostgreSQL storage (${this.pathOf(id)}) is missing`];
+    const pending = await this.pending(id);
+    return pending.length ? [`migrations not applied yet: ${pending.join(", ")} (applied on first use, or run mcp-mt migrate)`] : [];
   }
 
   /** Drops the remembered strategy of a tenant (after it moved to another one). */

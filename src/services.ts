@@ -109,7 +109,7 @@ export async function createServices(loaded: LoadedConfig, options: ServicesOpti
     log: options.log,
     clock,
   });
-  const audit = new AuditLog({ control, clock, log: options.log });
+  const audit = new AuditLog({ control, clock, log: options.log, busyTimeoutMs: config.tenancy.busy_timeout_ms });
   const keys = new KeyService({ control, pepper: pepper.value, clock, audit });
   return {
     config,
@@ -127,6 +127,7 @@ export async function createServices(loaded: LoadedConfig, options: ServicesOpti
     clock,
     async close() {
       await registry.closeAll();
+      audit.close();
       await control.close();
     },
   };

@@ -1,5 +1,6 @@
 /** Builds the limiter, the meter, the CPU budget and admission from the config, for `serve` and `stdio`. */
 import { RefusalCounter } from "../audit/refusal-counter.ts";
+import type { ReadinessDependency } from "../http/health.ts";
 import type { Logger } from "../log.ts";
 import { buildCatalogue } from "../mcp/server.ts";
 import { UsageMeter } from "../metering/usage-meter.ts";
@@ -25,6 +26,19 @@ export type Limits = {
   forgetTenant(id: string): void;
   close(): Promise<void>;
 };
+
+/**
+ * Redis as readiness sees it: required under failure_mode closed (it refuses every request while Redis is
+ * down, so the instance is not ready); under open, a Redis outage only degrades (limits fall back per instance).
+ */
+export function redisDependency(redis: RedisConnection, failureMode: "open" | "closed"): ReadinessDependency {
+  return {
+    name: "redis",
+    required: failureMode === "closed",
+    check: () => redis.ping(),
+    whenDown: "redis unreachable: rate limits, quotas and sign-in sessions are kept per instance until it returns (limits.failure_mode = open)",
+  };
+}
 
 /** `monotonic` and `timers` drive every window, wait and interval here (the wall clock only names months). */
 export function createLimits(services: Pick<Services, "config" | "clock" | "control" | "audit">, log: Logger, time: { monotonic?: MonotonicClock; timers?: Timers } = {}): Limits {

@@ -165,7 +165,7 @@ export class Admission {
     if (billed === "billed") {
       const month = this.#meter.currentMonth();
       const shared = this.#quota ? await this.#takeShared(tenant.id, month, plan.monthly_tool_calls) : null;
-      if (shared === "unavailable") return refused(null, this.#denials.deny(503, "Quota counter unavailable; retry shortly", { retryAfterSeconds: 1 }, { "retry-after": "1" }));
+      if (shared === "unavailable") return refused(null, this.#denials.unavailable());
       const used = shared ? shared.used : (this.#meter.knownMonthToDate(tenant.id, events.toolCalls, month) ?? (await this.#meter.monthToDate(tenant.id, events.toolCalls, month)));
       if (shared ? !shared.admitted : used >= plan.monthly_tool_calls) {
         this.#meter.add(tenant.id, events.quotaExceeded);

@@ -118,7 +118,7 @@ describe("monthly quota shared through Redis", () => {
       expect(down.statuses).toEqual(Array(5).fill(status));
       if (mode === "closed") {
         const denied = await a.admission.admit({ tenant: t, ...getDoc });
-        expect(denied.ok ? null : denied.message).toBe("Quota counter unavailable; retry shortly");
+        expect(denied.ok ? null : denied.message).toBe("Rate limiter unavailable; retry shortly");
       }
     } finally {
       await redis.start();

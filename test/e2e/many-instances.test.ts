@@ -121,7 +121,7 @@ describe("many instances, one truth", () => {
 
   test("/health and /ready answer like /healthz and /readyz", async () => {
     for (const server of [a, b]) {
-      const [health, healthz, ready, readyz] = await Promise.all(["/health", "/healthz", "/ready", "/readyz"].map((p) => fetch(`${server.origin}${p}`)));
+      const [health, healthz, ready, readyz] = (await Promise.all(["/health", "/healthz", "/ready", "/readyz"].map((p) => fetch(`${server.origin}${p}`)))) as [Response, Response, Response, Response];
       expect(health.status).toBe(200);
       expect(await health.json()).toEqual(await healthz.json());
       expect(ready.status).toBe(200);

@@ -71,6 +71,23 @@ describe("many instances, one truth", () => {
     expect(refused.error.message).toMatch(/^Monthly tool-call quota reached: 40 of 40 calls used in \d{4}-\d\d; it resets at /);
   });
 
+  test("storage quota: two instances writing one tenant's file store exactly max_documents (the check is inside the write transaction)", async () => {
+    const key = mt("tenant", "add", "writers", "--json").json().api_key;
+    mt("tenant", "set-limit", "writers", "--max-documents", "25", "--rate-limit", "10000", "--max-concurrency", "1000");
+    const create = (server: ServerProcess, i: number) => {
+      const { body, headers } = modernRequest("tools/call", { name: "create_document", arguments: { title: `doc ${i}`, content: "x".repeat(100) } }, i);
+      return fetch(server.url, { method: "POST", headers: { ...headers, authorization: `Bearer ${key}` }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<any>);
+    };
+    const results = await Promise.all(Array.from({ length: 80 }, (_, i) => create(i % 2 ? a : b, i)));
+    expect(results.filter((r) => r.result && !r.result.isError).length).toBe(25);
+    const refused = results.filter((r) => !(r.result && !r.result.isError)).map((r) => JSON.stringify(r));
+    expect(refused.length).toBe(55);
+    for (const text of refused) expect(text).toContain("Storage quota reached: 25 of 25 documents stored.");
+    const { body, headers } = modernRequest("tools/call", { name: "list_documents", arguments: { limit: 100 } }, 1);
+    const listed = (await (await fetch(a.url, { method: "POST", headers: { ...headers, authorization: `Bearer ${key}` }, body: JSON.stringify(body) })).json()) as any;
+    expect(listed.result.structuredContent.documents.length).toBe(25);
+  });
+
   test("a sign-in started on instance 1 continues on instance 2: sign-in form, consent, token exchange, MCP call", async () => {
     const redirect = "http://127.0.0.1:9/callback";
     const client = await registerClient(a.origin, [redirect]);

@@ -27,13 +27,8 @@ export interface ChainWriter {
 /** The advisory lock key of the audit chain on PostgreSQL (a fixed 64-bit value no other lock uses). */
 export const auditChainLockKey = "7310593858020254052"; // "eanu_adt" as a bigint: arbitrary, fixed
 
-/** Which SQL the control plane speaks: libSQL unless the control plane says otherwise. */
-export function dialectOf(control: ControlDatabase): "libsql" | "postgres" {
-  return (control as { dialect?: string }).dialect === "postgres" ? "postgres" : "libsql";
-}
-
 export function chainWriter(control: ControlDatabase, busyTimeoutMs = 5_000): ChainWriter {
-  return dialectOf(control) === "postgres" ? new PostgresChainWriter(control) : new LibsqlChainWriter(control.path, busyTimeoutMs);
+  return control.dialect === "postgres" ? new PostgresChainWriter(control) : new LibsqlChainWriter(control.path, busyTimeoutMs);
 }
 
 const insertSql = "INSERT INTO audit_log (seq, at, actor, tenant_id, action, target, outcome, client, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";

@@ -23,7 +23,7 @@ afterAll(async () => {
 
 const config = configSchema.parse({ limits: { concurrency_wait_ms: 0 } });
 const tools = new Map<string, CatalogueTool>(buildCatalogue(config).tools.map((t) => [t.name, t]));
-const tenant = (id: string, quota: number, rate = 100_000): TenantRow => ({ id, name: id, plan: "free", status: "active", overrides: { monthly_tool_calls: quota, rate_limit_per_minute: rate, max_concurrency: 100_000 }, createdAt: 0, updatedAt: 0, wrappedKey: null });
+const tenant = (id: string, quota: number, rate = 100_000): TenantRow => ({ id, name: id, plan: "free", status: "active", overrides: { monthly_tool_calls: quota, rate_limit_per_minute: rate, max_concurrency: 100_000 }, createdAt: 0, updatedAt: 0, wrappedKey: null, isolation: "file" });
 const getDoc = { method: "tools/call", tool: "get_document", args: { id: "doc_1" } } as const;
 
 type Instance = { admission: Admission; meter: UsageMeter; connection: RedisConnection | null; close(): Promise<void> };

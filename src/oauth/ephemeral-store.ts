@@ -5,7 +5,7 @@
  * counts every instance's wrong passwords.
  */
 import { AppError } from "../errors.ts";
-import { monotonicNow } from "../limits/monotonic-clock.ts";
+import { monotonicNow, type MonotonicClock } from "../limits/monotonic-clock.ts";
 import type { RedisConnection, RedisScript } from "../limits/redis-connection.ts";
 
 export interface EphemeralStore {
@@ -24,15 +24,18 @@ export interface EphemeralStore {
 export class MemoryStore implements EphemeralStore {
   readonly #entries = new Map<string, { value: string; expiresAt: number }>();
   readonly #maxKeys: number;
+  readonly #now: MonotonicClock;
 
-  constructor(maxKeys = 200_000) {
+  /** `now`: the monotonic clock expiries run on (injectable for tests). */
+  constructor(now: MonotonicClock = monotonicNow, maxKeys = 200_000) {
+    this.#now = now;
     this.#maxKeys = maxKeys;
   }
 
   #live(key: string) {
     const entry = this.#entries.get(key);
     if (!entry) return undefined;
-    if (entry.expiresAt > monotonicNow()) return entry;
+    if (entry.expiresAt > this.#now()) return entry;
     this.#entries.delete(key);
     return undefined;
   }
@@ -45,7 +48,7 @@ export class MemoryStore implements EphemeralStore {
     this.#entries.delete(key);
     if (this.#entries.size >= this.#maxKeys) this.#sweep();
     if (this.#entries.size >= this.#maxKeys) this.#entries.delete(this.#entries.keys().next().value!);
-    this.#entries.set(key, { value, expiresAt: monotonicNow() + ttlMs });
+    this.#entries.set(key, { value, expiresAt: this.#now() + ttlMs });
   }
 
   async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
@@ -70,11 +73,11 @@ export class MemoryStore implements EphemeralStore {
 
   async remainingMs(key: string): Promise<number> {
     const entry = this.#live(key);
-    return entry ? entry.expiresAt - monotonicNow() : 0;
+    return entry ? entry.expiresAt - this.#now() : 0;
   }
 
   #sweep(): void {
-    const now = monotonicNow();
+    const now = this.#now();
     for (const [key, entry] of this.#entries) if (entry.expiresAt <= now) this.#entries.delete(key);
   }
 }

@@ -10,6 +10,7 @@ import { MemoryStore, RedisStore, type EphemeralStore } from "../../src/oauth/ep
 import { AccountLockout } from "../../src/oauth/lockout.ts";
 import { Sessions } from "../../src/oauth/sessions.ts";
 import { UsedTotpSteps } from "../../src/oauth/totp-steps.ts";
+import { FakeTime } from "../helpers/fake-time.ts";
 import { startRedis, type RedisServer } from "../helpers/redis.ts";
 
 let redis: RedisServer;
@@ -138,5 +139,19 @@ describe("sign-in state across two instances", () => {
     } finally {
       await redis.start();
     }
+  });
+
+  test("memory: expiries run on the monotonic clock (a wall-clock step neither unlocks nor expires early)", async () => {
+    const time = new FakeTime();
+    const store = new MemoryStore(time.monotonic);
+    const lockout = new AccountLockout(store, 2, 60_000);
+    await lockout.failed("m1");
+    await lockout.failed("m1");
+    time.stepWall(3_600_000);
+    expect(await lockout.lockedFor("m1")).toBe(60_000);
+    time.advance(59_999);
+    expect(await lockout.lockedFor("m1")).toBe(1);
+    time.advance(1);
+    expect(await lockout.lockedFor("m1")).toBe(0);
   });
 });

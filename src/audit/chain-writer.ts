@@ -25,7 +25,7 @@ export interface ChainWriter {
 }
 
 /** The advisory lock key of the audit chain on PostgreSQL (a fixed 64-bit value no other lock uses). */
-export const auditChainLockKey = "7310593858020254052"; // "eanu_adt" as a bigint: arbitrary, fixed
+export const auditChainLockKey = "7310593858020254052";
 
 export function chainWriter(control: ControlDatabase, busyTimeoutMs = 5_000): ChainWriter {
   return control.dialect === "postgres" ? new PostgresChainWriter(control) : new LibsqlChainWriter(control.path, busyTimeoutMs);

@@ -4,6 +4,7 @@
  */
 import { InProcessRateLimiter } from "../src/limits/rate-limiter.ts";
 import { RedisRateLimiter } from "../src/limits/redis-limiter.ts";
+import { RedisConnection } from "../src/limits/redis-connection.ts";
 import { createLogger } from "../src/log.ts";
 
 export type LimiterResult = { name: string; decisions: number; seconds: number; perSecond: number; admittedShare: number };
@@ -24,7 +25,8 @@ function inProcess(tenants: number, limit: number, seconds: number): LimiterResu
 }
 
 async function redis(port: number, concurrency: number, seconds: number): Promise<LimiterResult> {
-  const limiter = new RedisRateLimiter({ url: `redis://127.0.0.1:${port}`, timeoutMs: 1000, failureMode: "closed", log: createLogger({ level: "error", format: "json" }), prefix: `bench:${Date.now()}:` });
+  const connection = new RedisConnection({ url: `redis://127.0.0.1:${port}`, timeoutMs: 1000 });
+  const limiter = new RedisRateLimiter({ redis: connection, failureMode: "closed", log: createLogger({ level: "error", format: "json" }), prefix: `bench:${Date.now()}:` });
   let decisions = 0;
   let admitted = 0;
   const end = performance.now() + seconds * 1000;
@@ -38,6 +40,7 @@ async function redis(port: number, concurrency: number, seconds: number): Promis
     }),
   );
   await limiter.close();
+  connection.close();
   return { name: `Redis script, ${concurrency} concurrent callers`, decisions, seconds, perSecond: decisions / seconds, admittedShare: admitted / decisions };
 }
 

@@ -140,7 +140,7 @@ export async function createServices(loaded: LoadedConfig, options: ServicesOpti
           throw error;
         })
       : registry;
-  const audit = new AuditLog({ control, clock, log: options.log });
+  const audit = new AuditLog({ control, clock, log: options.log, busyTimeoutMs: config.tenancy.busy_timeout_ms });
   const keys = new KeyService({ control, pepper: pepper.value, clock, audit });
   return {
     config,
@@ -160,6 +160,7 @@ export async function createServices(loaded: LoadedConfig, options: ServicesOpti
     async close() {
       if (storage !== registry) await storage.closeAll();
       await registry.closeAll();
+      audit.close();
       await control.close();
     },
   };

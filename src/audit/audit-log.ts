@@ -7,6 +7,7 @@ import { and, asc, desc, eq, gte, type SQL } from "drizzle-orm";
 import type { ControlDatabase } from "../store/control/db.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { auditLog, type AuditRow } from "../store/control/schema.ts";
+import { chainWriter, type ChainWriter } from "./chain-writer.ts";
 import { WriteLock } from "./write-lock.ts";
 
 export type AuditEvent = {
@@ -59,15 +60,20 @@ export class AuditLog {
   readonly #clock: () => number;
   readonly #monotonic: MonotonicClock;
   readonly #lock = new WriteLock();
+  readonly #writer: ChainWriter;
   /** Per-key throttle for noisy events (e.g. authentication failures per address): key → window start, suppressed. */
   readonly #throttle = new Map<string, { since: number; suppressed: number }>();
 
   readonly #log: Logger;
   #failures = 0;
 
-  /** `clock`: the wall clock entries record; `monotonic`: throttle windows (a wall-clock step neither floods nor mutes). */
-  constructor(options: { control: ControlDatabase; clock: () => number; monotonic?: MonotonicClock; log?: Logger }) {
+  /**
+   * `clock`: the wall clock entries record; `monotonic`: throttle windows (a wall-clock step neither floods nor
+   * mutes); `busyTimeoutMs`: how long an append waits for another process's append (libSQL).
+   */
+  constructor(options: { control: ControlDatabase; clock: () => number; monotonic?: MonotonicClock; log?: Logger; busyTimeoutMs?: number }) {
     this.#control = options.control;
+    this.#writer = chainWriter(options.control, options.busyTimeoutMs);
     this.#clock = options.clock;
     this.#monotonic = options.monotonic ?? monotonicNow;
     this.#log = options.log ?? createLogger({ level: "info", format: "auto" });
@@ -105,60 +111,36 @@ export class AuditLog {
     void this.appendThrottled(key, windowMs, event)?.catch((error) => this.failed(error, event));
   }
 
-  /** Appends one entry. Concurrent writers in other processes are handled by retrying on the next seq. */
+  /**
+   * Appends one entry. The chain head is read and the entry inserted in one transaction that holds the chain's
+   * lock across processes (see chain-transaction.ts), so instances sharing the control plane never fork it.
+   */
   append(event: AuditEvent): Promise<void> {
-    return this.#lock.run(async () => {
-      for (let attempt = 0; ; attempt++) {
-        const [last] = await this.#control.db.select({ seq: auditLog.seq, hash: auditLog.hash }).from(auditLog).orderBy(desc(auditLog.seq)).limit(1);
-        const row = {
-          seq: (last?.seq ?? 0) + 1,
-          at: this.#clock(),
-          actor: event.actor,
-          tenantId: event.tenantId ?? null,
-          action: event.action,
-          target: event.target ?? null,
-          outcome: event.outcome ?? "success",
-          client: event.client ?? null,
-          details: event.details ?? {},
-        };
-        const prevHash = last?.hash ?? genesis;
-        try {
-          await this.#control.db.insert(auditLog).values({ ...row, prevHash, hash: entryHash(prevHash, row) });
-          return;
-        } catch (error) {
-          // Another process took this seq: chain onto its entry instead.
-          if (attempt >= 10 || !String((error as { cause?: unknown })?.cause ?? error).includes("UNIQUE")) throw error;
-        }
-      }
-    });
+    return this.appendMany([event]);
   }
 
-  /** Appends many entries in order, chained, in one transaction (bulk provisioning). */
+  /** Appends entries in order, chained, in one transaction (bulk provisioning writes thousands at once). */
   appendMany(events: AuditEvent[]): Promise<void> {
     if (events.length === 0) return Promise.resolve();
-    return this.#lock.run(async () => {
-      for (let attempt = 0; ; attempt++) {
-        const [last] = await this.#control.db.select({ seq: auditLog.seq, hash: auditLog.hash }).from(auditLog).orderBy(desc(auditLog.seq)).limit(1);
-        let seq = last?.seq ?? 0;
-        let prevHash = last?.hash ?? genesis;
+    // In-process order first (this process's appends queue here rather than on the database lock).
+    return this.#lock.run(() =>
+      this.#writer.append((head) => {
+        let seq = head?.seq ?? 0;
+        let prevHash = head?.hash ?? genesis;
         const at = this.#clock();
-        const rows = events.map((event) => {
-          const row = { seq: ++seq, at, actor: event.actor, tenantId: event.tenantId ?? null, action: event.action, target: event.target ?? null, outcome: event.outcome ?? "success", client: event.client ?? null, details: event.details ?? {} };
-          const hash = entryHash(prevHash, row);
-          const full = { ...row, prevHash, hash };
-          prevHash = hash;
+        return events.map((event) => {
+          const row = { seq: ++seq, at, actor: event.actor, tenantId: event.tenantId ?? null, action: event.action, target: event.target ?? null, outcome: event.outcome ?? "success", client: event.client ?? null, details: event.details ?? {} } as const;
+          const full = { ...row, prevHash, hash: entryHash(prevHash, row) };
+          prevHash = full.hash;
           return full;
         });
-        const chunks = [];
-        for (let i = 0; i < rows.length; i += 500) chunks.push(this.#control.db.insert(auditLog).values(rows.slice(i, i + 500)));
-        try {
-          await this.#control.db.batch(chunks as [(typeof chunks)[number], ...typeof chunks]);
-          return;
-        } catch (error) {
-          if (attempt >= 10 || !String((error as { cause?: unknown })?.cause ?? error).includes("UNIQUE")) throw error;
-        }
-      }
-    });
+      }),
+    );
+  }
+
+  /** Closes the chain's own connection (libSQL). */
+  close(): void {
+    this.#writer.close();
   }
 
   /**

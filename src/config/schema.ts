@@ -216,7 +216,7 @@ const oauthSchema = z
     cimd_max_bytes: positiveInt.default(5_120).describe("Largest client metadata document fetched, in bytes."),
     cimd_timeout_ms: positiveInt.default(3_000).describe("Longest wait for a client metadata document."),
     cimd_cache_seconds: positiveInt.default(300).describe("How long a fetched client metadata document is reused."),
-    password_failures: positiveInt.default(5).describe("Wrong passwords in a row before one account is locked (others are not affected)."),
+    password_failures: positiveInt.default(5).describe("Wrong passwords in a row (within a day of the first; on every instance together with limits.redis_url) before one account is locked (others are not affected)."),
     lockout_minutes: positiveInt.default(15).describe("How long a locked account refuses sign-in (even with the right password)."),
     link_ttl: z.string().regex(/^\d+(m|h|d)$/, "a duration like 1h").default("1h").describe("Lifetime of a one-time sign-in link printed by `mcp-mt member link`."),
   })
@@ -258,9 +258,9 @@ const limitsSchema = z
       .default(1_000)
       .describe("Failed authentications per minute from all addresses together; beyond, an address and key id that failed once is refused until its failures age out."),
     concurrency_wait_ms: z.number().int().min(0).default(1_000).describe("How long a request over the tenant's max_concurrency waits for a slot before 429 (0: refuse at once). Requests run concurrently on the store workers, so a client's burst of parallel calls queues briefly instead of failing."),
-    redis_url: z.string().default("").describe("Share limits between instances through Redis (redis://host:6379). Empty: in-process limits."),
+    redis_url: z.string().default("").describe("Share rate limits, monthly quotas (exact across instances) and OAuth sign-in state between instances through Redis (redis://host:6379). Empty: all of it in this process."),
     redis_timeout_ms: positiveInt.default(50).describe("Longest wait for Redis on one decision before failure_mode applies."),
-    failure_mode: z.enum(["open", "closed"]).default("open").describe("When Redis is slow or down: open admits the request, closed refuses it with 503."),
+    failure_mode: z.enum(["open", "closed"]).default("open").describe("When Redis is slow or down: open admits the request (limits and quotas counted per instance; /readyz says degraded), closed refuses it with 503 (Redis is required: /readyz answers 503 naming it)."),
   })
   .describe("Rate limits, weights and the shared-limit backend.");
 

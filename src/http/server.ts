@@ -21,10 +21,11 @@ import { raiseFdLimit } from "../tenancy/fd-limit.ts";
 import { monotonicNow } from "../limits/monotonic-clock.ts";
 import { Authenticator } from "../auth/authenticate.ts";
 import { JwtVerifier } from "../auth/jwt.ts";
-import { createLimits } from "../limits/setup.ts";
+import { createLimits, redisDependency } from "../limits/setup.ts";
 import { LiveStats } from "../metering/live-stats.ts";
 import { buildCatalogue } from "../mcp/server.ts";
 import { createApp } from "./app.ts";
+import type { Readiness } from "./health.ts";
 import { connectionEdge } from "./connection-edge.ts";
 import { startMetricsListener } from "./metrics.ts";
 import { openAuthorizationServer } from "../oauth/authorization-server.ts";
@@ -63,7 +64,7 @@ export async function startServer(loaded: LoadedConfig, overrides: Partial<Liste
     }
     log.warn("another instance owns this data directory; serving without the admin socket", { error: (error as Error).message });
   }
-  const readiness = { draining: false };
+  const readiness: Readiness = { draining: false };
   let inFlight = 0;
   let idle: (() => void) | undefined;
   const tls = config.server.tls;
@@ -96,11 +97,13 @@ export async function startServer(loaded: LoadedConfig, overrides: Partial<Liste
   const port = server.port ?? requested.port;
   // Everything that names our URL (metadata, audience, the admin API's status) uses the real address.
   const effective = withListenAddress(config, { host: requested.host, port });
-  const oauth = oauthEnabled(effective) ? await openAuthorizationServer({ ...services, config: effective }) : null;
+  const limits = createLimits(services, log);
+  // With Redis shared, readiness asks it too (required under failure_mode closed).
+  if (limits.redis) readiness.dependencies = [redisDependency(limits.redis, config.limits.failure_mode)];
+  const oauth = oauthEnabled(effective) ? await openAuthorizationServer({ ...services, config: effective }, { redis: limits.redis }) : null;
   const authenticator = new Authenticator({ keys: services.keys, tenants: services.tenants, clock: services.clock, jwt: JwtVerifier.fromConfig(effective), own: oauth?.ownTokens });
   // Other instances (or the CLI) change keys and tenants in a shared control plane: drop cached verifications at once.
   await services.control.onChange(() => authenticator.forget());
-  const limits = createLimits(services, log);
   // Every tenant call's CPU time on its store worker is charged to the tenant's budget.
   services.storage.observeBusy((tenant, ms) => limits.cpu.charge(tenant, ms));
   const stats = new LiveStats({ clock: services.clock, tenantLabels: config.metrics.tenant_labels, tools: buildCatalogue(config).tools.map((tool) => tool.name) });

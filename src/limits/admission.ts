@@ -18,6 +18,7 @@ import { Denials, policyNames, rateLimitHeaders, type Budget, type Denied } from
 import type { MonotonicClock, Timers } from "./monotonic-clock.ts";
 import { effectivePlan } from "./plan.ts";
 import { InProcessRateLimiter, type RateLimiter } from "./rate-limiter.ts";
+import type { RedisQuota } from "./redis-quota.ts";
 
 export { rateLimitHeaders, type Denied };
 
@@ -62,6 +63,12 @@ export type AdmissionOptions = {
   /** Waits for a concurrency slot (monotonic; injectable for tests). */
   timers?: Timers;
   onRefused?: (tenantId: string, kind: RefusalKind) => void;
+  /** Monthly quotas shared by every instance (Redis); absent: counted in this process from the meter. */
+  quota?: RedisQuota;
+  /** What to do when the shared quota cannot answer: open counts in this process, closed refuses (503). */
+  failureMode?: "open" | "closed";
+  /** Told once per outage of the shared quota (for the log). */
+  onQuotaUnavailable?: (error: unknown) => void;
 };
 
 export class Admission {
@@ -75,6 +82,9 @@ export class Admission {
   readonly #streams = new ConcurrencyGate(0);
   readonly #denials: Denials;
   readonly #onRefused: (tenantId: string, kind: RefusalKind) => void;
+  readonly #quota: RedisQuota | undefined;
+  readonly #failureMode: "open" | "closed";
+  readonly #onQuotaUnavailable: (error: unknown) => void;
 
   constructor(options: AdmissionOptions) {
     this.#config = options.config;
@@ -84,6 +94,9 @@ export class Admission {
     this.#tools = options.tools;
     this.#cpu = options.cpu;
     this.#onRefused = options.onRefused ?? (() => undefined);
+    this.#quota = options.quota;
+    this.#failureMode = options.failureMode ?? "open";
+    this.#onQuotaUnavailable = options.onQuotaUnavailable ?? (() => undefined);
     this.#gate = new ConcurrencyGate(options.config.limits.concurrency_wait_ms, options.timers);
     this.#denials = new Denials(options.config.limits.error_code);
   }
@@ -147,14 +160,19 @@ export class Admission {
     }
 
     const billed = method === "tools/call" ? this.#reachesTool(request) : null;
+    /** The month whose shared counter this call took a unit of (given back if the window refuses it). */
+    let taken: string | null = null;
     if (billed === "billed") {
       const month = this.#meter.currentMonth();
-      const used = this.#meter.knownMonthToDate(tenant.id, events.toolCalls, month) ?? (await this.#meter.monthToDate(tenant.id, events.toolCalls, month));
-      if (used >= plan.monthly_tool_calls) {
+      const shared = this.#quota ? await this.#takeShared(tenant.id, month, plan.monthly_tool_calls) : null;
+      if (shared === "unavailable") return refused(null, this.#denials.unavailable());
+      const used = shared ? shared.used : (this.#meter.knownMonthToDate(tenant.id, events.toolCalls, month) ?? (await this.#meter.monthToDate(tenant.id, events.toolCalls, month)));
+      if (shared ? !shared.admitted : used >= plan.monthly_tool_calls) {
         this.#meter.add(tenant.id, events.quotaExceeded);
         const resets = nextMonthStart(month);
         return refused("quota_exceeded", this.#denials.quota(month, used, plan.monthly_tool_calls, resets, resets.getTime() - this.#clock()));
       }
+      if (shared) taken = month;
     }
 
     const { budget, units } = this.costOf(method, tool);
@@ -162,6 +180,8 @@ export class Admission {
     const window = decided instanceof Promise ? await decided : decided;
     const headers = rateLimitHeaders(window, limits.window_ms, policyNames[budget]);
     if (!window.admitted) {
+      // Awaited: the next call must see the unit back. Only refused calls wait for it.
+      if (taken !== null) await this.#quota!.refund(tenant.id, events.toolCalls, taken).catch(() => undefined);
       const denied = this.#denials.window(tenant.id, budget, window, units, limits.window_ms, headers);
       // A shared limiter that could not decide (503) is not the tenant's refusal: not counted.
       if (window.unavailable) return refused(null, denied);
@@ -195,6 +215,19 @@ export class Admission {
     if (window.admitted || window.unavailable) return null;
     const kind = budget === "rate_limit_per_minute" ? "rate_limited" : "discovery_limited";
     return this.#refuse(tenant.id, kind, this.#denials.window(tenant.id, budget, window, units, this.#config.limits.window_ms, rateLimitHeaders(window, this.#config.limits.window_ms, policyNames[budget])));
+  }
+
+  /**
+   * One unit of the month's shared counter. When Redis cannot answer: null under failure mode open (this
+   * process decides from its own counts), "unavailable" under closed.
+   */
+  async #takeShared(tenantId: string, month: string, limit: number) {
+    try {
+      return await this.#quota!.take(tenantId, events.toolCalls, month, nextMonthStart(month), limit, () => this.#meter.durableMonthToDate(tenantId, events.toolCalls, month));
+    } catch (error) {
+      this.#onQuotaUnavailable(error);
+      return this.#failureMode === "open" ? null : ("unavailable" as const);
+    }
   }
 
   #consume(tenantId: string, plan: Plan, budget: Budget, units: number) {

@@ -65,9 +65,14 @@ export class Denials {
     );
   }
 
+  /** The shared limits (Redis) could not decide and limits.failure_mode is closed: not the tenant's refusal. */
+  unavailable(): Denied {
+    return this.deny(503, "Rate limiter unavailable; retry shortly", { retryAfterSeconds: 1 }, { "retry-after": "1" });
+  }
+
   /** A sliding window had no room: the call budget or the discovery budget. */
   window(tenantId: string, budget: Budget, decision: Decision, weight: number, windowMs: number, headers: Record<string, string>): Denied {
-    if (decision.unavailable) return this.deny(503, "Rate limiter unavailable; retry shortly", { retryAfterSeconds: 1 }, { "retry-after": "1" });
+    if (decision.unavailable) return this.unavailable();
     const windowSeconds = windowMs / 1000;
     if (!Number.isFinite(decision.retryAfterMs)) {
       return this.deny(429, `This request costs ${weight} units, more than the tenant's whole limit of ${decision.limit} per ${windowSeconds} s`, { budget, limit: decision.limit, windowSeconds, retryAfterSeconds: null }, headers);

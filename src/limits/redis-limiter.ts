@@ -4,10 +4,9 @@
  * matter). Every call is time-boxed; when Redis is slow or down the configured failure mode decides, and a
  * short breaker keeps a dead Redis from costing each request the full timeout.
  */
-import { RedisClient } from "bun";
 import type { Logger } from "../log.ts";
-import { monotonicNow } from "./monotonic-clock.ts";
 import type { Decision, RateLimiter } from "./rate-limiter.ts";
+import { RedisUnavailableError, type RedisConnection, type RedisScript } from "./redis-connection.ts";
 
 // KEYS[1] key; ARGV window ms, limit, weight, nonce. Returns {admitted, remaining, retry_ms, reset_ms}.
 const script = `
@@ -32,58 +31,33 @@ local newest = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
 return {0, limit - used, tonumber(blocking[2]) + window - now, tonumber(newest[2]) + window - now}
 `;
 
-export type RedisLimiterOptions = { url: string; timeoutMs: number; failureMode: "open" | "closed"; log: Logger; prefix?: string };
+export type RedisLimiterOptions = { redis: RedisConnection; failureMode: "open" | "closed"; log: Logger; prefix?: string };
 
-export class RedisUnavailableError extends Error {}
+export { RedisUnavailableError };
+
+const slidingWindow: RedisScript = { source: script };
 
 export class RedisRateLimiter implements RateLimiter {
   readonly #o: RedisLimiterOptions;
-  readonly #client: RedisClient;
-  #sha: string | undefined;
-  #downUntil = 0;
-  #connecting: Promise<void> | undefined;
   #nonce = 0;
 
   constructor(options: RedisLimiterOptions) {
     this.#o = options;
-    this.#client = new RedisClient(options.url, { connectionTimeout: Math.max(options.timeoutMs, 500), autoReconnect: true, maxRetries: 3, enableOfflineQueue: false });
-    this.#client.onclose = () => {
-      this.#sha = undefined;
-    };
   }
 
   async consume(key: string, limit: number, windowMs: number, weight: number): Promise<Decision> {
-    // The breaker runs on the monotonic clock: a wall-clock step must not hold it open.
-    if (monotonicNow() < this.#downUntil) return this.#fallback(limit, windowMs);
     try {
-      return await this.#withTimeout(this.#run(key, limit, windowMs, weight));
+      return await this.#run(key, limit, windowMs, weight);
     } catch (error) {
-      this.#downUntil = monotonicNow() + 1_000;
       this.#o.log.warn("redis rate limiter unavailable", { error: error instanceof Error ? error.message : String(error), failure_mode: this.#o.failureMode });
       return this.#fallback(limit, windowMs);
     }
   }
 
   async #run(key: string, limit: number, windowMs: number, weight: number): Promise<Decision> {
-    if (!this.#client.connected) await (this.#connecting ??= this.#client.connect().finally(() => (this.#connecting = undefined)));
-    this.#sha ??= (await this.#client.send("SCRIPT", ["LOAD", script])) as string;
-    const args = [this.#sha, "1", `${this.#o.prefix ?? "mcp-mt:rl:"}${key}`, String(windowMs), String(limit), String(weight), `${process.pid}-${Date.now()}-${this.#nonce++}`];
-    let reply: number[];
-    try {
-      reply = (await this.#client.send("EVALSHA", args)) as number[];
-    } catch (error) {
-      if (!String(error).includes("NOSCRIPT")) throw error;
-      this.#sha = undefined;
-      reply = (await this.#client.send("EVAL", [script, ...args.slice(1)])) as number[];
-    }
+    const reply = (await this.#o.redis.eval(slidingWindow, [`${this.#o.prefix ?? "mcp-mt:rl:"}${key}`], [String(windowMs), String(limit), String(weight), `${process.pid}-${Date.now()}-${this.#nonce++}`])) as number[];
     const [admitted, remaining, retry, reset] = reply.map(Number) as [number, number, number, number];
     return { admitted: admitted === 1, limit, remaining: Math.max(0, remaining), retryAfterMs: retry < 0 ? Number.POSITIVE_INFINITY : retry, resetMs: reset };
-  }
-
-  #withTimeout<T>(work: Promise<T>): Promise<T> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new RedisUnavailableError(`no answer within ${this.#o.timeoutMs} ms`)), this.#o.timeoutMs)));
-    return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
   }
 
   /** What the failure mode says when Redis cannot answer: admit (open) or refuse for a second (closed). */
@@ -92,7 +66,6 @@ export class RedisRateLimiter implements RateLimiter {
     return { admitted: false, limit, remaining: 0, retryAfterMs: 1_000, resetMs: windowMs, unavailable: true };
   }
 
-  async close(): Promise<void> {
-    this.#client.close();
-  }
+  /** The connection is the instance's, closed by whoever opened it. */
+  async close(): Promise<void> {}
 }

@@ -118,6 +118,19 @@ export class UsageMeter {
     return this.#totals.get(key)!;
   }
 
+  /**
+   * Month-to-date count read from the control plane now (never cached) plus this instance's unwritten counts:
+   * what a shared quota counter is seeded with when Redis has none (other instances' unwritten counts, at
+   * most one flush interval's worth, are the only thing it can miss).
+   */
+  async durableMonthToDate(tenantId: string, event: string, month = this.currentMonth()): Promise<number> {
+    const [row] = await this.#control.db
+      .select({ count: usage.count })
+      .from(usage)
+      .where(and(eq(usage.tenantId, tenantId), eq(usage.month, month), eq(usage.event, event)));
+    return (row?.count ?? 0) + (this.#pending.get(`${tenantId}${sep}${month}${sep}${event}`) ?? 0);
+  }
+
   /** Writes pending counts in one batch; on failure they stay pending for the next flush. */
   flush(): Promise<void> {
     return (this.#flushing ??= this.#flushOnce().finally(() => (this.#flushing = undefined)));

@@ -9,7 +9,10 @@ import type { KeyService } from "../auth/keys.ts";
 import type { Config } from "../config/schema.ts";
 import type { Services } from "../services.ts";
 import type { TenantService } from "../tenancy/tenants.ts";
+import type { RedisConnection } from "../limits/redis-connection.ts";
+import { MemoryStore, RedisStore } from "./ephemeral-store.ts";
 import { AccountLockout } from "./lockout.ts";
+import { UsedTotpSteps } from "./totp-steps.ts";
 import { AuthorizationCodes } from "./codes.ts";
 import type { OAuthServices } from "./oauth-services.ts";
 import { Sessions } from "./sessions.ts";
@@ -31,8 +34,8 @@ export type AuthorizationServer = {
   codes: AuthorizationCodes;
   sessions: Sessions;
   lockout: AccountLockout;
-  /** The last TOTP time step each member used: a code is accepted once. */
-  totpSteps: Map<string, number>;
+  /** The TOTP time steps members used: a code is accepted once. */
+  totpSteps: UsedTotpSteps;
   /** Per client address: failed sign-ins and registrations. */
   limiter: InProcessRateLimiter;
   issuer(): string;
@@ -45,7 +48,11 @@ export type AuthorizationServer = {
 /** What the authorization server needs of the services: the config, the control-plane services, the audit log. */
 export type AuthorizationServerDeps = Pick<Services, "config" | "clock" | "tenants" | "keys" | "audit" | "oauth" | "control">;
 
-export async function openAuthorizationServer(deps: AuthorizationServerDeps): Promise<AuthorizationServer> {
+/**
+ * `redis`: the instance's Redis connection (limits.redis_url): sign-in sessions, codes and lockouts are then
+ * shared by every instance; without it they live in this process.
+ */
+export async function openAuthorizationServer(deps: AuthorizationServerDeps, options: { redis?: RedisConnection | null } = {}): Promise<AuthorizationServer> {
   const { config, clock } = deps;
   const durations = durationsOf(config);
   if (durations.graceMs < durations.accessMs) throw new AppError("config_invalid", "auth.oauth.key_grace must be at least auth.oauth.access_token_ttl (tokens signed by a rotated key must stay valid until they expire)");
@@ -59,6 +66,7 @@ export async function openAuthorizationServer(deps: AuthorizationServerDeps): Pr
   });
   // Its windows run on the monotonic clock (a wall-clock step must not reset or lock them).
   const limiter = new InProcessRateLimiter();
+  const store = options.redis ? new RedisStore(options.redis) : new MemoryStore();
   // Hourly: unused registrations, and grants (and sign-in links) dead for 30 days, so no table grows without bound.
   const sweeper = setInterval(() => {
     void services.clients.sweep().catch(() => undefined);
@@ -74,10 +82,10 @@ export async function openAuthorizationServer(deps: AuthorizationServerDeps): Pr
     durations,
     keys,
     ...services,
-    codes: new AuthorizationCodes(durations.codeMs),
-    sessions: new Sessions(durations.sessionMs),
-    totpSteps: new Map(),
-    lockout: new AccountLockout(config.auth.oauth.password_failures, config.auth.oauth.lockout_minutes * 60_000),
+    codes: new AuthorizationCodes(store, durations.codeMs),
+    sessions: new Sessions(store, durations.sessionMs, clock),
+    totpSteps: new UsedTotpSteps(store),
+    lockout: new AccountLockout(store, config.auth.oauth.password_failures, config.auth.oauth.lockout_minutes * 60_000),
     limiter,
     issuer: () => issuerOf(config),
     resource: () => resourceOf(config),

@@ -60,10 +60,10 @@ export function browserRoutes(as: AuthorizationServer, clientAddress: (c: Contex
   const setSession = (c: Context, session: Session) =>
     setCookie(c, cookieName(), session.id, { path: "/", httpOnly: true, sameSite: "Lax", secure: secure(), maxAge: Math.floor(as.durations.sessionMs / 1000) });
   const sessionOf = (c: Context) => as.sessions.get(getCookie(c, cookieName()));
-  const ensureSession = (c: Context) => {
-    const existing = sessionOf(c);
+  const ensureSession = async (c: Context) => {
+    const existing = await sessionOf(c);
     if (existing) return existing;
-    const session = as.sessions.create();
+    const session = await as.sessions.create();
     setSession(c, session);
     return session;
   };
@@ -133,15 +133,15 @@ export function browserRoutes(as: AuthorizationServer, clientAddress: (c: Contex
     const unknown = asked.filter((s) => !(allScopes as readonly string[]).includes(s));
     if (unknown.length) return redirectError(c, base, "invalid_scope", `unknown scope ${unknown.join(" ")}; known: ${allScopes.join(" ")}`);
     const scopes = (asked.length ? asked : [...allScopes]) as Scope[];
-    const session = ensureSession(c);
-    const requestId = as.sessions.addRequest(session, { clientId: client.id, clientName: client.name, clientHost: client.host, redirectUri, state: base.state, codeChallenge: q.code_challenge, resource, scopes });
+    const session = await ensureSession(c);
+    const requestId = await as.sessions.addRequest(session, { clientId: client.id, clientName: client.name, clientHost: client.host, redirectUri, state: base.state, codeChallenge: q.code_challenge, resource, scopes });
     if (session.signer) return consentPage(c, session, requestId);
     return signInPage(c, session, requestId);
   });
 
   routes.post(oauthPaths.signIn, async (c) => {
     const form = await c.req.parseBody();
-    const session = sessionOf(c);
+    const session = await sessionOf(c);
     if (!session || !as.sessions.csrfValid(session, form.csrf)) return errorPage(c, 403, "Form expired", "This form is no longer valid (the page was open too long, or it did not come from this site). Start again from the app.");
     const requestId = typeof form.request === "string" ? form.request : null;
     const address = `signin:${clientAddress(c)}`;
@@ -165,28 +165,29 @@ export function browserRoutes(as: AuthorizationServer, clientAddress: (c: Contex
       const email = typeof form.email === "string" ? form.email.trim().toLowerCase() : "";
       const password = typeof form.password === "string" ? form.password : "";
       const candidates = await as.members.byEmail(email);
-      const open = candidates.filter((m) => as.lockout.lockedFor(lockoutKey(m)) === 0);
+      const locks = await Promise.all(candidates.map((m) => as.lockout.lockedFor(lockoutKey(m))));
+      const open = candidates.filter((_, i) => locks[i] === 0);
       if (candidates.length > 0 && open.length === 0) {
         as.limiter.consumeNow(address, perMinute, 60_000, 1);
-        const minutes = Math.ceil(Math.max(...candidates.map((m) => as.lockout.lockedFor(lockoutKey(m)))) / 60_000);
+        const minutes = Math.ceil(Math.max(...locks) / 60_000);
         return signInPage(c, session, requestId, 423, `This account is locked after too many wrong passwords; try again in ${minutes} min or ask the operator for a sign-in link.`, email);
       }
       const member = await as.members.checkPassword(open, password);
       if (!member) {
-        for (const m of open) as.lockout.failed(lockoutKey(m));
+        await Promise.all(open.map((m) => as.lockout.failed(lockoutKey(m))));
         return fail("Wrong email or password.", email);
       }
       if (member.totpSecret) {
-        session.pendingTotp = { memberId: member.id, requestId, expiresAt: as.sessions.now() + 5 * 60_000 };
+        await as.sessions.setPendingTotp(session, { memberId: member.id, requestId, expiresAt: as.clock() + 5 * 60_000 });
         return page(c, 200, <TotpPage csrf={as.sessions.csrfToken(session)} error={null} />);
       }
-      as.lockout.succeeded(lockoutKey(member));
+      await as.lockout.succeeded(lockoutKey(member));
       signer = { tenantId: member.tenantId, subject: `member:${member.id}`, label: member.email, maxScopes: scopesOfRole(member.role as Role), admin: member.role === "admin" };
     }
     const tenant = await as.tenants.find(signer.tenantId);
     if (!tenant) return fail("That account's tenant no longer exists.");
     if (tenant.status === "suspended") return signInPage(c, session, requestId, 403, `Tenant ${tenant.id} is suspended; contact the server's operator.`);
-    const next = as.sessions.signIn(session, signer);
+    const next = await as.sessions.signIn(session, signer);
     setSession(c, next);
     void as.audit.append({ actor: `oauth:${signer.subject}`, tenantId: signer.tenantId, action: "oauth.signed_in", client: clientAddress(c), details: { method: form.method === "api_key" ? "api_key" : "password" } }).catch(() => undefined);
     return afterSignIn(c, next, requestId);
@@ -196,35 +197,33 @@ export function browserRoutes(as: AuthorizationServer, clientAddress: (c: Contex
   // is accepted once (a replayed code is refused).
   routes.post(`${oauthPaths.signIn}/code`, async (c) => {
     const form = await c.req.parseBody();
-    const session = sessionOf(c);
+    const session = await sessionOf(c);
     if (!session || !as.sessions.csrfValid(session, form.csrf)) return errorPage(c, 403, "Form expired", "This form is no longer valid. Start again from the app.");
     const pending = session.pendingTotp;
-    if (!pending || pending.expiresAt <= as.sessions.now()) return signInPage(c, session, pending?.requestId ?? null, 400, "The sign-in took too long; enter your password again.");
+    if (!pending || !as.sessions.totpPending(session)) return signInPage(c, session, pending?.requestId ?? null, 400, "The sign-in took too long; enter your password again.");
     const member = await as.members.find(pending.memberId);
     if (!member?.totpSecret) return signInPage(c, session, pending.requestId, 400, "Sign in again.");
-    if (as.lockout.lockedFor(lockoutKey(member)) > 0) {
-      session.pendingTotp = undefined;
+    if ((await as.lockout.lockedFor(lockoutKey(member))) > 0) {
+      await as.sessions.setPendingTotp(session, undefined);
       return signInPage(c, session, pending.requestId, 423, "This account is locked after too many wrong attempts; try again later or ask the operator for a sign-in link.");
     }
     const step = matchTotp(member.totpSecret, typeof form.code === "string" ? form.code.trim() : "", as.clock());
-    if (step === null || step <= (as.totpSteps.get(member.id) ?? -1)) {
-      as.lockout.failed(lockoutKey(member));
+    if (step === null || !(await as.totpSteps.claim(member.id, step))) {
+      await as.lockout.failed(lockoutKey(member));
       as.limiter.consumeNow(`signin:${clientAddress(c)}`, as.config.limits.auth_failures_per_minute, 60_000, 1);
       return page(c, 401, <TotpPage csrf={as.sessions.csrfToken(session)} error="That code is not valid (or was already used)." />);
     }
-    as.totpSteps.set(member.id, step);
-    as.lockout.succeeded(lockoutKey(member));
+    await as.lockout.succeeded(lockoutKey(member));
     const tenant = await as.tenants.find(member.tenantId);
     if (!tenant || tenant.status === "suspended") return errorPage(c, 403, "Tenant suspended", "This tenant is suspended; contact the server's operator.");
-    session.pendingTotp = undefined;
-    const next = as.sessions.signIn(session, { tenantId: member.tenantId, subject: `member:${member.id}`, label: member.email, maxScopes: scopesOfRole(member.role as Role), admin: member.role === "admin" });
+    const next = await as.sessions.signIn(session, { tenantId: member.tenantId, subject: `member:${member.id}`, label: member.email, maxScopes: scopesOfRole(member.role as Role), admin: member.role === "admin" });
     setSession(c, next);
     void as.audit.append({ actor: `oauth:member:${member.id}`, tenantId: member.tenantId, action: "oauth.signed_in", client: clientAddress(c), details: { method: "password+totp" } }).catch(() => undefined);
     return afterSignIn(c, next, pending.requestId);
   });
 
   routes.get(oauthPaths.consent, async (c) => {
-    const session = sessionOf(c);
+    const session = await sessionOf(c);
     const requestId = c.req.query("request") ?? null;
     if (!session) return errorPage(c, 400, "Session expired", "Start again from the app.");
     if (!session.signer) return signInPage(c, session, requestId);
@@ -234,19 +233,19 @@ export function browserRoutes(as: AuthorizationServer, clientAddress: (c: Contex
 
   routes.post(oauthPaths.consent, async (c) => {
     const form = await c.req.parseBody({ all: true });
-    const session = sessionOf(c);
+    const session = await sessionOf(c);
     if (!session?.signer || !as.sessions.csrfValid(session, form.csrf)) return errorPage(c, 403, "Form expired", "This form is no longer valid (the page was open too long, or it did not come from this site). Start again from the app.");
     const requestId = typeof form.request === "string" ? form.request : "";
     const request = as.sessions.request(session, requestId);
     if (!request) return errorPage(c, 400, "This request expired", "The sign-in request is unknown or older than 10 minutes. Start again from the app.");
-    session.requests.delete(requestId);
+    await as.sessions.removeRequest(session, requestId);
     if (form.decision !== "allow") return redirectError(c, request, "access_denied", "the user denied access");
     const signer = session.signer;
     const ticked = ([] as unknown[]).concat(form.scope ?? []).filter((s): s is string => typeof s === "string");
     // Narrowing only: what was asked, what the signer may grant, and what stayed ticked.
     const scopes = request.scopes.filter((s) => signer.maxScopes.includes(s) && ticked.includes(s));
     if (scopes.length === 0) return redirectError(c, request, "access_denied", "no scope was granted");
-    const code = as.codes.issue({ clientId: request.clientId, clientName: request.clientName, redirectUri: request.redirectUri, codeChallenge: request.codeChallenge, resource: request.resource, tenantId: signer.tenantId, subject: signer.subject, scopes });
+    const code = await as.codes.issue({ clientId: request.clientId, clientName: request.clientName, redirectUri: request.redirectUri, codeChallenge: request.codeChallenge, resource: request.resource, tenantId: signer.tenantId, subject: signer.subject, scopes });
     const url = new URL(request.redirectUri);
     url.searchParams.set("code", code);
     if (request.state !== null) url.searchParams.set("state", request.state);
@@ -255,7 +254,7 @@ export function browserRoutes(as: AuthorizationServer, clientAddress: (c: Contex
   });
 
   routes.get(oauthPaths.apps, async (c) => {
-    const session = ensureSession(c);
+    const session = await ensureSession(c);
     if (!session.signer) return signInPage(c, session, null);
     return appsPage(c, session, c.req.query("notice") === "revoked" ? "Access revoked." : null);
   });
@@ -268,7 +267,7 @@ export function browserRoutes(as: AuthorizationServer, clientAddress: (c: Contex
 
   routes.post(`${oauthPaths.apps}/revoke`, async (c) => {
     const form = await c.req.parseBody();
-    const session = sessionOf(c);
+    const session = await sessionOf(c);
     if (!session?.signer || !as.sessions.csrfValid(session, form.csrf)) return errorPage(c, 403, "Form expired", "This form is no longer valid. Open the connected apps page again.");
     const grant = typeof form.grant === "string" ? await as.grants.get(form.grant) : null;
     const signer = session.signer;
@@ -280,31 +279,31 @@ export function browserRoutes(as: AuthorizationServer, clientAddress: (c: Contex
 
   routes.post(oauthPaths.signOut, async (c) => {
     const form = await c.req.parseBody();
-    const session = sessionOf(c);
+    const session = await sessionOf(c);
     if (!session || !as.sessions.csrfValid(session, form.csrf)) return errorPage(c, 403, "Form expired", "This form is no longer valid.");
-    as.sessions.end(session.id);
+    await as.sessions.end(session.id);
     deleteCookie(c, cookieName(), { path: "/", secure: secure() });
     return page(c, 200, <ErrorPage title="Signed out" message="You are signed out." />);
   });
 
-  routes.get(oauthPaths.link, (c) => {
+  routes.get(oauthPaths.link, async (c) => {
     const secret = c.req.query("t") ?? "";
     if (!secret) return errorPage(c, 400, "Link incomplete", "The sign-in link is missing its code; copy the whole link.");
-    const session = ensureSession(c);
+    const session = await ensureSession(c);
     return page(c, 200, <LinkPage csrf={as.sessions.csrfToken(session)} secret={secret} />);
   });
 
   routes.post(oauthPaths.link, async (c) => {
     const form = await c.req.parseBody();
-    const session = sessionOf(c);
+    const session = await sessionOf(c);
     if (!session || !as.sessions.csrfValid(session, form.csrf)) return errorPage(c, 403, "Form expired", "This form is no longer valid; open the link again.");
     const member = typeof form.t === "string" ? await as.members.redeemLink(form.t) : null;
     if (!member) return errorPage(c, 400, "Link expired", "This sign-in link was already used, has expired, or is unknown. Ask the operator for a new one (mcp-mt member link).");
     const tenant = await as.tenants.find(member.tenantId);
     if (!tenant || tenant.status === "suspended") return errorPage(c, 403, "Tenant suspended", "This tenant is suspended; contact the server's operator.");
-    const next = as.sessions.signIn(session, { tenantId: member.tenantId, subject: `member:${member.id}`, label: member.email, maxScopes: scopesOfRole(member.role as Role), admin: member.role === "admin" });
+    const next = await as.sessions.signIn(session, { tenantId: member.tenantId, subject: `member:${member.id}`, label: member.email, maxScopes: scopesOfRole(member.role as Role), admin: member.role === "admin" });
     setSession(c, next);
-    const pending = [...next.requests.keys()].pop() ?? null;
+    const pending = as.sessions.newestRequest(next);
     return afterSignIn(c, next, pending);
   });
 

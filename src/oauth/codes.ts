@@ -1,5 +1,8 @@
-/** Authorization codes: in memory, single use, short-lived. A second use revokes what the first one granted. */
-import { monotonicNow, type MonotonicClock } from "../limits/monotonic-clock.ts";
+/**
+ * Authorization codes: single use, short-lived, kept in the EphemeralStore (so the token request may reach
+ * another instance than the consent). A second use revokes what the first one granted.
+ */
+import type { EphemeralStore } from "./ephemeral-store.ts";
 import { randomToken } from "./secrets.ts";
 
 export type CodeGrant = {
@@ -13,37 +16,28 @@ export type CodeGrant = {
   scopes: string[];
 };
 
-type Entry = CodeGrant & { expiresAt: number; used: boolean; grantId: string | null };
-
 export class AuthorizationCodes {
-  readonly #codes = new Map<string, Entry>();
+  readonly #store: EphemeralStore;
   readonly #ttlMs: number;
-  readonly #now: MonotonicClock;
 
-  constructor(ttlMs: number, now: MonotonicClock = monotonicNow) {
-    this.#now = now;
+  constructor(store: EphemeralStore, ttlMs: number) {
+    this.#store = store;
     this.#ttlMs = ttlMs;
   }
 
-  issue(grant: CodeGrant): string {
-    this.#sweep();
+  async issue(grant: CodeGrant): Promise<string> {
     const code = randomToken();
-    this.#codes.set(code, { ...grant, expiresAt: this.#now() + this.#ttlMs, used: false, grantId: null });
+    await this.#store.set(`code:${code}`, JSON.stringify(grant), this.#ttlMs);
     return code;
   }
 
   /** The code's grant on first use; on a reuse, `reused` with the grant id it produced (to revoke). */
-  redeem(code: string): { grant: CodeGrant; bind(grantId: string): void } | { reused: string | null } | null {
-    const entry = this.#codes.get(code);
-    if (!entry || entry.expiresAt <= this.#now()) return null;
-    if (entry.used) return { reused: entry.grantId };
-    entry.used = true;
-    return { grant: entry, bind: (grantId) => void (entry.grantId = grantId) };
-  }
-
-  #sweep(): void {
-    const now = this.#now();
-    if (this.#codes.size < 1_000) return;
-    for (const [code, entry] of this.#codes) if (entry.expiresAt <= now) this.#codes.delete(code);
+  async redeem(code: string): Promise<{ grant: CodeGrant; bind(grantId: string): Promise<void> } | { reused: string | null } | null> {
+    if (!/^[A-Za-z0-9_-]{16,100}$/.test(code)) return null;
+    const raw = await this.#store.get(`code:${code}`);
+    if (!raw) return null;
+    // The first redeemer (of any instance) claims the code; every later one sees it used.
+    if (!(await this.#store.setIfAbsent(`used:${code}`, "", this.#ttlMs))) return { reused: await this.#store.get(`grant:${code}`) };
+    return { grant: JSON.parse(raw) as CodeGrant, bind: (grantId) => this.#store.set(`grant:${code}`, grantId, this.#ttlMs) };
   }
 }

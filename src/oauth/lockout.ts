@@ -1,38 +1,37 @@
-/** Per-account lockout after repeated wrong passwords: one account locks, the others are untouched. Monotonic clock. */
-import { monotonicNow, type MonotonicClock } from "../limits/monotonic-clock.ts";
+/**
+ * Per-account lockout after repeated wrong passwords (or second-factor codes): one account locks, the others are
+ * untouched. Counted in the EphemeralStore, so with Redis every instance's wrong attempts add up. Wrong attempts
+ * are remembered for a day from the first one; reaching the limit locks the account for the lock time and
+ * starts a fresh count.
+ */
+import type { EphemeralStore } from "./ephemeral-store.ts";
+
+const failureWindowMs = 86_400_000;
 
 export class AccountLockout {
-  readonly #failures = new Map<string, { count: number; lockedUntil: number }>();
+  readonly #store: EphemeralStore;
   readonly #maxFailures: number;
   readonly #lockMs: number;
-  readonly #now: MonotonicClock;
 
-  constructor(maxFailures: number, lockMs: number, now: MonotonicClock = monotonicNow) {
-    this.#now = now;
+  constructor(store: EphemeralStore, maxFailures: number, lockMs: number) {
+    this.#store = store;
     this.#maxFailures = maxFailures;
     this.#lockMs = lockMs;
   }
 
   /** Milliseconds the account stays locked, or 0. */
-  lockedFor(account: string): number {
-    const entry = this.#failures.get(account);
-    if (!entry) return 0;
-    const left = entry.lockedUntil - this.#now();
-    if (left > 0) return left;
-    if (entry.lockedUntil > 0) this.#failures.delete(account);
-    return 0;
+  lockedFor(account: string): Promise<number> {
+    return this.#store.remainingMs(`locked:${account}`);
   }
 
-  failed(account: string): void {
-    const entry = this.#failures.get(account) ?? { count: 0, lockedUntil: 0 };
-    entry.count++;
-    if (entry.count >= this.#maxFailures) entry.lockedUntil = this.#now() + this.#lockMs;
-    this.#failures.set(account, entry);
-    // Bounded memory under a spray of accounts: forget the oldest entry.
-    if (this.#failures.size > 100_000) this.#failures.delete(this.#failures.keys().next().value!);
+  async failed(account: string): Promise<void> {
+    const count = await this.#store.increment(`failures:${account}`, failureWindowMs);
+    if (count < this.#maxFailures) return;
+    await this.#store.set(`locked:${account}`, "1", this.#lockMs);
+    await this.#store.delete(`failures:${account}`);
   }
 
-  succeeded(account: string): void {
-    this.#failures.delete(account);
+  succeeded(account: string): Promise<void> {
+    return this.#store.delete(`failures:${account}`);
   }
 }

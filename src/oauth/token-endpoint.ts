@@ -63,7 +63,7 @@ export function tokenRoutes(as: AuthorizationServer): Hono {
       checkResource(form.resource);
       if (form.grant_type === "authorization_code") {
         if (!form.code || !form.code_verifier || !form.redirect_uri) throw new OAuthError("invalid_request", "code, code_verifier and redirect_uri are required");
-        const redeemed = as.codes.redeem(form.code);
+        const redeemed = await as.codes.redeem(form.code);
         if (redeemed === null) throw new OAuthError("invalid_grant", "unknown or expired authorization code");
         if ("reused" in redeemed) {
           // A code presented twice was intercepted: what it granted is revoked (OAuth 2.1 §4.1.3).
@@ -76,7 +76,7 @@ export function tokenRoutes(as: AuthorizationServer): Hono {
         if (!pkceMatches(form.code_verifier, grant.codeChallenge)) throw new OAuthError("invalid_grant", "code_verifier does not match the code_challenge (PKCE S256)");
         if (form.resource !== undefined && form.resource !== grant.resource) throw new OAuthError("invalid_target", "resource differs from the one authorized");
         const { row, refreshToken } = await as.grants.create({ tenantId: grant.tenantId, subject: grant.subject, clientId: grant.clientId, clientName: grant.clientName, scopes: grant.scopes, resource: grant.resource });
-        redeemed.bind(row.id);
+        await redeemed.bind(row.id);
         await as.clients.markUsed(grant.clientId);
         return c.json(await tokensFor(row, refreshToken), 200, noStore);
       }

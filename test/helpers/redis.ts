@@ -1,7 +1,17 @@
-/** A throwaway redis-server on a random loopback port (no persistence), for tests of shared limits and state. */
+/** A throwaway redis-server on a random loopback port (no persistence), for tests of shared limits and state; a test may stop and start it again. */
 import type { Subprocess } from "bun";
 
-export type RedisServer = { port: number; url: string; stop(): void; restart(): Promise<void> };
+export type RedisServer = {
+  port: number;
+  url: string;
+  /** Kills it (SIGKILL) and waits until it is gone. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port (empty). */
+  start(): Promise<void>;
+  restart(): Promise<void>;
+  /** Deletes every key (what a Redis flush or a restart without persistence does). */
+  flush(): Promise<void>;
+};
 
 export async function startRedis(): Promise<RedisServer> {
   const binary = Bun.which("redis-server");
@@ -22,16 +32,28 @@ export async function startRedis(): Promise<RedisServer> {
     throw new Error("redis-server did not start");
   };
   await start();
-  const stop = () => proc?.kill("SIGKILL");
-  process.on("exit", stop);
+  const kill = () => proc?.kill("SIGKILL");
+  process.on("exit", kill);
+  const stop = async () => {
+    const running = proc;
+    proc = undefined;
+    running?.kill("SIGKILL");
+    await running?.exited;
+  };
+  const url = `redis://127.0.0.1:${port}`;
   return {
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url,
     stop,
+    start,
     async restart() {
-      stop();
-      await proc?.exited;
+      await stop();
       await start();
+    },
+    async flush() {
+      const client = new Bun.RedisClient(url);
+      await client.send("FLUSHALL", []);
+      client.close();
     },
   };
 }

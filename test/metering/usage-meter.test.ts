@@ -49,4 +49,25 @@ describe("UsageMeter", () => {
     expect(meter.pendingFor("acme", "2026-11")).toEqual({ tool_calls: 1 });
     expect(meter.pendingFor("acme", "2026-12")).toEqual({ tool_calls: 2 });
   });
+
+  test("two instances' meters on one control plane add up: flushes are additive upserts, never read-modify-write", async () => {
+    const time = new FakeTime(Date.UTC(2026, 10, 15, 12));
+    const dir = tempDir();
+    const first = await openControl(dir, { synchronous: "NORMAL", busyTimeoutMs: 5000 });
+    const second = await openControl(dir, { synchronous: "NORMAL", busyTimeoutMs: 5000 });
+    const meters = [first, second].map((control) => new UsageMeter({ control, clock: time.wall, monotonic: time.monotonic, timers: time.timers }));
+    // Interleaved rounds of counting and concurrent flushes from both meters, on their own connections.
+    for (let round = 0; round < 20; round++) {
+      meters[0]!.add("acme", "tool_calls", 3);
+      meters[1]!.add("acme", "tool_calls", 5);
+      meters[1]!.add("acme", "tool:search", 1);
+      await Promise.all(meters.map((m) => m.flush()));
+    }
+    expect(await meters[0]!.durableMonthToDate("acme", "tool_calls", "2026-11")).toBe(160);
+    expect(await meters[1]!.durableMonthToDate("acme", "tool:search", "2026-11")).toBe(20);
+    const report = await usageReport({ control: first, pricing: configSchema.parse({}).pricing, month: "2026-11" });
+    expect(report[0]?.tool_calls).toBe(160);
+    first.client.close();
+    second.client.close();
+  });
 });

@@ -4,7 +4,7 @@
  * start or a restore with another pepper, which would silently invalidate every API key, is refused instead.
  */
 import { count, eq, isNull } from "drizzle-orm";
-import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { readSecretFile } from "../config/secret-file.ts";
 import { AppError } from "../errors.ts";
@@ -22,6 +22,8 @@ export function resolvePepper(options: { fromEnv?: string; file: string; dataDir
   if (options.file) return { value: checked(readSecretFile(options.file, "auth.pepper_file"), options.file), source: "file", where: `auth.pepper_file (${options.file})` };
   const path = pepperFileIn(options.dataDir);
   if (!existsSync(path)) {
+    // On PostgreSQL nothing else creates the data directory (set MCP_MT_AUTH_PEPPER to share one pepper among instances).
+    mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
     const bytes = crypto.getRandomValues(new Uint8Array(32));
     try {
       writeFileSync(path, Buffer.from(bytes).toString("base64url") + "\n", { mode: 0o600, flag: "wx" });

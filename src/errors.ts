@@ -3,6 +3,7 @@
  * details, and a private cause. It is the only error type that crosses a boundary; each edge (HTTP,
  * stdio, admin API) maps it with `wireError`, from the one table below.
  */
+import { isPgUnreachable } from "./store/pg-connect.ts";
 
 export type ErrorCode =
   | "config_invalid"
@@ -101,6 +102,7 @@ export const notFound = (message: string) => new AppError("not_found", message);
 
 /** The message that may leave the process: ours for AppError, a generic one otherwise. */
 export function publicMessage(error: unknown): string {
+  if (!(error instanceof AppError) && isPgUnreachable(error)) return "PostgreSQL is unreachable; retry shortly";
   return error instanceof AppError ? error.message : "internal error";
 }
 
@@ -112,6 +114,8 @@ export type WireError = { status: number; headers: Record<string, string>; error
  * message never leaves the process (`reference` names it in the log, e.g. the request id).
  */
 export function wireError(error: unknown, reference?: string): WireError {
+  // The control plane's database going away is an outage the client should retry, not an internal error.
+  if (!(error instanceof AppError) && isPgUnreachable(error)) error = new AppError("unavailable", "PostgreSQL is unreachable; retry shortly");
   if (!(error instanceof AppError)) {
     return { status: 500, headers: {}, error: { code: rpcErrorCodes.internalError, message: `Internal error${reference ? ` (request ${reference})` : ""}` } };
   }

@@ -37,8 +37,11 @@ export function redactedPgUrl(url: string): string {
 }
 
 /** Network-level failures: PostgreSQL is down or unreachable (retryable), as opposed to a statement's error. */
-export function isPgUnreachable(error: unknown): boolean {
+export function isPgUnreachable(error: unknown, depth = 0): boolean {
   const code = (error as { code?: string } | null)?.code ?? "";
+  // drizzle wraps the driver's error as its cause.
+  const cause = (error as { cause?: unknown } | null)?.cause;
+  if (cause && depth < 3 && isPgUnreachable(cause, depth + 1)) return true;
   return ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH", "CONNECT_TIMEOUT", "CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED", "57P01", "57P02", "57P03", "08006", "08001", "08004"].includes(code);
 }
 

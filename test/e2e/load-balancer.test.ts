@@ -249,7 +249,7 @@ type Layout = { name: string; ready: () => boolean; documents: boolean; setUp: (
 
 // Tenant documents on PostgreSQL are being built (issue 11, src/store/postgres/): until they are on main, the
 // PostgreSQL layout runs the control-plane and limit rows only. Flip this when they land.
-const documentsOnPostgres = false;
+const documentsOnPostgres = true;
 
 /**
  * Limits in Redis. A generous Redis wait: with the default 50 ms a loaded 2-core test machine lets decisions

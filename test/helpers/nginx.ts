@@ -55,7 +55,8 @@ function mainConfig(dir: string, serverFile: string): string {
   return `worker_processes 1;
 pid ${join(dir, "nginx.pid")};
 error_log ${join(dir, "error.log")} notice;
-events { worker_connections 512; }
+worker_rlimit_nofile 8192;
+events { worker_connections 4096; }
 http {
     log_format upstreams '$upstream_addr|$status|$request_method $request_uri';
     access_log ${join(dir, "access.log")} upstreams;

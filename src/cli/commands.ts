@@ -321,6 +321,16 @@ export const commands: CommandSpec[] = [
     handler: async () => (await import("./pepper.ts")).pepperReset,
   },
   {
+    path: ["storage", "copy"],
+    summary: "Copy this libSQL installation (control plane and every tenant) into PostgreSQL, verified; safe to re-run",
+    options: {
+      to: { type: "string", description: "Target PostgreSQL URL (else $MCP_MT_STORAGE_COPY_TO, which keeps a password off the command line)", placeholder: "URL" },
+      isolation: { type: "string", description: "Strategy for every copied tenant: row, schema or database (default: its plan's isolation, else storage.isolation)", placeholder: "ISOLATION" },
+    },
+    examples: ["mcp-mt storage copy --to postgres://mcp@db.internal:5432/mcp", "MCP_MT_STORAGE_COPY_TO=postgres://mcp:secret@db/mcp mcp-mt storage copy --isolation schema --json"],
+    handler: async () => (await import("./storage.ts")).storageCopy,
+  },
+  {
     path: ["migrate"],
     summary: "Bring every tenant database to the current schema",
     options: { "dry-run": { type: "boolean", description: "Only report what would be applied" } },

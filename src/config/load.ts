@@ -11,12 +11,12 @@ import { customError, sentence } from "../zod-messages.ts";
 export type ConfigSource = { kind: "file"; path: string; via: "flag" | "env" | "cwd" } | { kind: "defaults" };
 
 /** Secrets come only from the environment or files named in the config, never from the TOML itself. */
-export type Secrets = { pepper?: string; apiKey?: string; masterKey?: string; metricsToken?: string; adminToken?: string };
+export type Secrets = { pepper?: string; apiKey?: string; masterKey?: string; metricsToken?: string; adminToken?: string; /** `storage copy`'s target URL (MCP_MT_STORAGE_COPY_TO): kept off the command line, where others can read it. */ storageCopyTo?: string };
 
 export type LoadedConfig = { config: Config; source: ConfigSource; secrets: Secrets; envOverrides: string[] };
 
 /** Env variables that are not config keys but are ours. */
-const nonKeyEnv = new Set(["MCP_MT_CONFIG", "MCP_MT_API_KEY", "MCP_MT_AUTH_PEPPER", "MCP_MT_ENCRYPTION_MASTER_KEY", "MCP_MT_METRICS_TOKEN", "MCP_MT_ADMIN_TOKEN"]);
+const nonKeyEnv = new Set(["MCP_MT_CONFIG", "MCP_MT_API_KEY", "MCP_MT_AUTH_PEPPER", "MCP_MT_ENCRYPTION_MASTER_KEY", "MCP_MT_METRICS_TOKEN", "MCP_MT_ADMIN_TOKEN", "MCP_MT_STORAGE_COPY_TO"]);
 
 export type LoadOptions = { configPath?: string; dataDir?: string; env?: Record<string, string | undefined>; cwd?: string };
 
@@ -61,7 +61,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   const config = parsed.data;
   // Relative paths are relative to the working directory, as for every other CLI on the host.
   config.data.dir = resolve(cwd, config.data.dir);
-  return { config, source, secrets: { pepper: env.MCP_MT_AUTH_PEPPER || undefined, apiKey: env.MCP_MT_API_KEY || undefined, masterKey: env.MCP_MT_ENCRYPTION_MASTER_KEY || undefined, metricsToken: env.MCP_MT_METRICS_TOKEN || undefined, adminToken: env.MCP_MT_ADMIN_TOKEN || undefined }, envOverrides };
+  return { config, source, secrets: { pepper: env.MCP_MT_AUTH_PEPPER || undefined, apiKey: env.MCP_MT_API_KEY || undefined, masterKey: env.MCP_MT_ENCRYPTION_MASTER_KEY || undefined, metricsToken: env.MCP_MT_METRICS_TOKEN || undefined, adminToken: env.MCP_MT_ADMIN_TOKEN || undefined, storageCopyTo: env.MCP_MT_STORAGE_COPY_TO || undefined }, envOverrides };
 }
 
 function locate(flag: string | undefined, env: Record<string, string | undefined>, cwd: string): ConfigSource {

@@ -2,7 +2,8 @@
  * Copies a control plane into another (libSQL → PostgreSQL for `storage copy`), table by table, and verifies
  * each table by row count and a checksum over its rows in key order. Rows are upserted by primary key, so
  * a second run after more traffic brings the target up to date instead of failing; rows the source no
- * longer has are left alone (the copy never deletes).
+ * longer has are left alone (the copy never deletes), and a table verifies when every source row is in the
+ * target, equal (rows only the target has are counted apart).
  */
 import { asc, getTableColumns, sql, type SQL } from "drizzle-orm";
 import { getTableConfig, type SQLiteColumn, type SQLiteTable } from "drizzle-orm/sqlite-core";
@@ -22,7 +23,8 @@ export const controlTables: [string, SQLiteTable][] = [
   ["settings", schema.settings],
 ];
 
-export type TableCopy = { table: string; source_rows: number; target_rows: number; checksum_ok: boolean };
+/** `checksum_ok`: every source row is in the target, equal; `target_only_rows`: rows the target has that the source lacks. */
+export type TableCopy = { table: string; source_rows: number; target_rows: number; target_only_rows: number; checksum_ok: boolean };
 
 const page = 500;
 
@@ -43,14 +45,43 @@ async function* rowsOf(control: ControlDatabase, table: SQLiteTable): AsyncGener
 }
 
 /** Count and SHA-256 over the canonical JSON of every row, in key order: equal on both sides iff the rows are. */
-export async function tableDigest(control: ControlDatabase, table: SQLiteTable, transform: (row: Record<string, unknown>) => Record<string, unknown> = (row) => row): Promise<{ rows: number; sha256: string }> {
+export async function tableDigest(
+  control: ControlDatabase,
+  table: SQLiteTable,
+  transform: (row: Record<string, unknown>) => Record<string, unknown> = (row) => row,
+  only?: Set<string>,
+): Promise<{ rows: number; sha256: string; keys: Set<string>; skipped: number }> {
   const hash = new Bun.CryptoHasher("sha256");
+  const keyOf = keyText(table);
+  const keys = new Set<string>();
   let rows = 0;
+  let skipped = 0;
   for await (const chunk of rowsOf(control, table)) {
-    for (const row of chunk.map(transform)) hash.update(`${JSON.stringify(Object.keys(row).sort().map((k) => [k, row[k]]))}\n`);
-    rows += chunk.length;
+    for (const row of chunk.map(transform)) {
+      const key = keyOf(row);
+      if (only && !only.has(key)) {
+        skipped++;
+        continue;
+      }
+      keys.add(key);
+      hash.update(`${JSON.stringify(Object.keys(row).sort().map((k) => [k, row[k]]))}\n`);
+      rows++;
+    }
   }
-  return { rows, sha256: hash.digest("hex") };
+  return { rows, sha256: hash.digest("hex"), keys, skipped };
+}
+
+/** A row's primary key as text (the drizzle property names of the key columns). */
+function keyText(table: SQLiteTable): (row: Record<string, unknown>) => string {
+  const columns = getTableColumns(table);
+  const names = keyColumns(table).map((key) => Object.entries(columns).find(([, c]) => c === key)![0]);
+  return (row) => JSON.stringify(names.map((n) => row[n]));
+}
+
+/** Rows of `table` the target holds under keys the source does not have (a target that served traffic has some). */
+export async function targetOnlyRows(from: ControlDatabase, to: ControlDatabase, table: SQLiteTable): Promise<number> {
+  const source = await tableDigest(from, table);
+  return (await tableDigest(to, table, undefined, source.keys)).skipped;
 }
 
 /** Copies every control table from `from` to `to` and verifies each; `transform` may rewrite a table's rows on the way. */
@@ -72,8 +103,10 @@ export async function copyControl(
       await (Object.keys(set).length ? insert.onConflictDoUpdate({ target: keys, set }) : insert.onConflictDoNothing());
     }
     // The source as it should arrive (after `transform`) against what the target holds.
-    const [a, b] = await Promise.all([tableDigest(from, table, (row) => transform(name, row)), tableDigest(to, table)]);
-    report.push({ table: name, source_rows: a.rows, target_rows: b.rows, checksum_ok: a.sha256 === b.sha256 });
+    // Rows the target has beyond the source's (its own settings, say) are reported, not compared.
+    const a = await tableDigest(from, table, (row) => transform(name, row));
+    const b = await tableDigest(to, table, undefined, a.keys);
+    report.push({ table: name, source_rows: a.rows, target_rows: b.rows + b.skipped, target_only_rows: b.skipped, checksum_ok: a.sha256 === b.sha256 && a.rows === b.rows });
   }
   return report;
 }

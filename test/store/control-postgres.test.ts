@@ -108,7 +108,7 @@ describe("control plane on PostgreSQL", () => {
     const toRow = (table: string, row: Record<string, unknown>) => (table === "tenants" ? { ...row, isolation: "row" } : row);
     const first = await copyControl(source, target, toRow);
     expect(first.every((t) => t.checksum_ok && t.source_rows === t.target_rows)).toBe(true);
-    expect(first.find((t) => t.table === "tenants")).toEqual({ table: "tenants", source_rows: 3, target_rows: 3, checksum_ok: true });
+    expect(first.find((t) => t.table === "tenants")).toEqual({ table: "tenants", source_rows: 3, target_rows: 3, target_only_rows: 0, checksum_ok: true });
     // More traffic, then the copy again: the target catches up, nothing is doubled.
     await source.db.update(lite.usage).set({ count: 9 });
     const second = await copyControl(source, target, toRow);

@@ -29,7 +29,9 @@ import type { StoreBinding, StoreCalls, TenantStorage, TenantStore } from "../te
 import { databaseOf, openPool, pgError, type Sql } from "./connection.ts";
 import { DatabaseTenants } from "./database-tenants.ts";
 import { applyOn, rowMigrationTable, underMigrationLock } from "./migrate.ts";
+import type { DocumentRecord } from "../document-records.ts";
 import { PgDocumentStore } from "./pg-document-store.ts";
+import { keepOnlyPgRecords, readPgPage, writePgRecords } from "./pg-records.ts";
 import { RowTenants } from "./row-tenants.ts";
 import { SchemaTenants } from "./schema-tenants.ts";
 import type { Isolation, Strategy } from "./strategy.ts";
@@ -178,6 +180,27 @@ export class PostgresTenantStorage implements TenantStorage {
       update: (docId, patch) => call({ op: "update", args: [docId, patch] }),
       delete: (docId) => call({ op: "delete", args: [docId] }),
     };
+  }
+
+  /** The tenant's documents in a stable (insertion) order, a batch at a time. */
+  async *exportRecords(id: string, batch = 500): AsyncGenerator<DocumentRecord[]> {
+    for (let after = 0; ; ) {
+      // One `use` per batch: a tenant-database pool is held only while a batch is read.
+      const page = await (await this.#strategy(id)).use(id, (target) => readPgPage(target, after, batch)).catch((error) => Promise.reject(pgError(error)));
+      if (page.records.length === 0) return;
+      after = page.next;
+      yield page.records;
+    }
+  }
+
+  /** Upserts documents by id, keeping id, version, timestamps and size; tags and storage totals follow. */
+  async importRecords(id: string, records: DocumentRecord[]): Promise<void> {
+    await (await this.#strategy(id)).use(id, (target) => writePgRecords(target, records)).catch((error) => Promise.reject(pgError(error)));
+  }
+
+  /** Deletes the tenant's documents whose ids are not in `ids`; answers how many went. */
+  async keepOnlyRecords(id: string, ids: string[]): Promise<number> {
+    return (await this.#strategy(id)).use(id, (target) => keepOnlyPgRecords(target, ids)).catch((error) => Promise.reject(pgError(error)));
   }
 
   async touch(id: string): Promise<void> {

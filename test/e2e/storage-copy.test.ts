@@ -1,0 +1,129 @@
+/**
+ * Growing from one binary to a cluster: a populated libSQL installation copied into PostgreSQL with
+ * `storage copy`, served from there (old keys, every document, audit chain, usage), copied again safely.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { binaryInEmptyDir, run } from "../helpers/binary.ts";
+import { pgDatabase } from "../helpers/postgres.ts";
+import { modernRequest, startServe, type ServerProcess } from "../helpers/server.ts";
+import { cleanupTempDirs } from "../helpers/tmp.ts";
+
+let dir: string;
+let bin: string;
+let pgUrl: string;
+const keys: Record<string, string> = {};
+const docs: Record<string, { id: string; title: string; content: string; tags: string[] }[]> = {};
+const masterKey = Buffer.alloc(32, 7).toString("base64");
+
+const mt = (env: Record<string, string>, ...args: string[]) => run(bin, args, { cwd: dir, env: { MCP_MT_ENCRYPTION_MASTER_KEY: masterKey, ...env } });
+const onPg = () => ({ MCP_MT_STORAGE_URL: pgUrl, MCP_MT_AUTH_PEPPER: readFileSync(join(dir, "data", "pepper"), "utf8").trim() });
+
+async function call(server: ServerProcess, key: string, tool: string, args: Record<string, unknown> = {}) {
+  const { body, headers } = modernRequest("tools/call", { name: tool, arguments: args });
+  const response = await fetch(server.url, { method: "POST", headers: { ...headers, authorization: `Bearer ${key}` }, body: JSON.stringify(body) });
+  return { status: response.status, body: (await response.json().catch(() => null)) as any };
+}
+
+const tenants = ["alpha", "beta-co", "secret"];
+
+beforeAll(async () => {
+  ({ dir, bin } = binaryInEmptyDir());
+  pgUrl = pgDatabase("copy").url;
+  for (const id of tenants) keys[id] = mt({}, "tenant", "add", id, "--plan", id === "beta-co" ? "pro" : "free", "--json").json().api_key;
+  const server = await startServe(bin, dir, [], { MCP_MT_ENCRYPTION_MASTER_KEY: masterKey });
+  try {
+    for (const id of tenants) {
+      docs[id] = [];
+      for (let i = 0; i < 12; i++) {
+        const doc = { title: `${id} note ${i} — Ünïcødé ✓ 日本語`, content: `body ${i} of ${id}: "quotes", back\\slash, emoji 🚀 ${"x".repeat(i * 50)}`, tags: i % 3 ? [`t${i % 3}`, "ß-tag"] : [] };
+        const created = await call(server, keys[id]!, "create_document", doc);
+        expect(created.status).toBe(200);
+        docs[id].push({ id: created.body.result.structuredContent.id, ...doc });
+      }
+      // One deleted and one updated: versions and the stats must follow.
+      await call(server, keys[id]!, "delete_document", { id: docs[id].pop()!.id });
+      const first = docs[id][0]!;
+      expect((await call(server, keys[id]!, "update_document", { id: first.id, content: "updated once", expected_version: 1 })).status).toBe(200);
+      first.content = "updated once";
+    }
+  } finally {
+    await server.stop();
+  }
+}, 60_000);
+afterAll(cleanupTempDirs);
+
+describe("storage copy", () => {
+  test("refuses without a target, or with a bad one, naming what is wrong", () => {
+    const none = mt({}, "storage", "copy");
+    expect(none.code).not.toBe(0);
+    expect(none.stderr).toContain("--to postgres://");
+    const bad = mt({}, "storage", "copy", "--to", "mysql://x", "--isolation", "row");
+    expect(bad.stderr).toContain("--to must be a postgres:// URL");
+    const iso = mt({}, "storage", "copy", "--to", pgUrl, "--isolation", "cluster");
+    expect(iso.stderr).toContain("--isolation must be row, schema or database");
+  });
+
+  let first: any;
+  test("copies every table and tenant, verified, and says what to change without printing secrets", () => {
+    const copied = mt({}, "storage", "copy", "--to", pgUrl, "--json");
+    expect(copied.code).toBe(0);
+    first = copied.json();
+    expect(first.ok).toBe(true);
+    expect(first.tenants.map((t: any) => [t.tenant, t.source_documents, t.target_documents, t.checksum_ok])).toEqual(tenants.map((t) => [t, 11, 11, true]));
+    for (const t of first.tables) expect([t.table, t.checksum_ok, t.source_rows]).toEqual([t.table, true, t.target_rows]);
+    expect(first.tables.find((t: any) => t.table === "audit_log").source_rows).toBeGreaterThan(3);
+    const human = mt({ MCP_MT_STORAGE_COPY_TO: pgUrl }, "storage", "copy");
+    expect(human.code).toBe(0);
+    expect(human.stdout).toContain("MCP_MT_STORAGE_URL");
+    expect(human.stdout).toContain(join(dir, "data", "pepper"));
+    expect(human.stdout).not.toContain(readFileSync(join(dir, "data", "pepper"), "utf8").trim());
+    expect(human.stdout).not.toContain("app-secret-for-tests");
+  });
+
+  test("a second run is safe and brings the target up to date (deleted at the source: deleted in the target)", async () => {
+    const server = await startServe(bin, dir, [], { MCP_MT_ENCRYPTION_MASTER_KEY: masterKey });
+    try {
+      await call(server, keys.alpha!, "delete_document", { id: docs.alpha!.pop()!.id });
+    } finally {
+      await server.stop();
+    }
+    const again = mt({}, "storage", "copy", "--to", pgUrl, "--json");
+    expect(again.code).toBe(0);
+    const report = again.json();
+    expect(report.tenants.map((t: any) => [t.tenant, t.target_documents, t.removed, t.checksum_ok])).toEqual([["alpha", 10, 1, true], ["beta-co", 11, 0, true], ["secret", 11, 0, true]]);
+    expect(mt(onPg(), "audit", "verify").code).toBe(0);
+  }, 60_000);
+  test("served from PostgreSQL: old keys work, every document is there, audit verifies, usage matches", async () => {
+    const before = mt({}, "usage", "--format", "json").json();
+    expect(mt(onPg(), "usage", "--format", "json").json()).toEqual(before);
+    const server = await startServe(bin, dir, [], onPg());
+    try {
+      for (const id of tenants) {
+        for (const doc of docs[id]!) {
+          const got = await call(server, keys[id]!, "get_document", { id: doc.id });
+          expect(got.status).toBe(200);
+          expect(got.body.result.structuredContent).toMatchObject({ id: doc.id, title: doc.title, content: doc.content, tags: doc.tags });
+        }
+        const found = await call(server, keys[id]!, "search_documents", { query: "updated" });
+        expect(found.body.result.structuredContent.results.map((r: any) => r.id)).toEqual([docs[id]![0]!.id]);
+      }
+      // Tenant isolation survives the copy: alpha's key cannot read beta-co's document.
+      const other = await call(server, keys.alpha!, "get_document", { id: docs["beta-co"]![1]!.id });
+      expect(other.body.result?.isError ?? other.status !== 200).toBe(true);
+    } finally {
+      await server.stop();
+    }
+    expect(mt(onPg(), "audit", "verify").code).toBe(0);
+    const show = mt(onPg(), "tenant", "show", "secret", "--json").json();
+    expect(show.isolation).toBe("row");
+  }, 60_000);
+
+  test("once PostgreSQL has served traffic, another copy is refused and changes nothing", () => {
+    const refused = mt({}, "storage", "copy", "--to", pgUrl);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain("has served traffic since the last copy");
+    expect(mt(onPg(), "audit", "verify").code).toBe(0);
+  });
+});

@@ -321,6 +321,27 @@ export const commands: CommandSpec[] = [
     handler: async () => (await import("./pepper.ts")).pepperReset,
   },
   {
+    path: ["tenant", "export"],
+    summary: "Write a tenant's documents to a plaintext libSQL file (any backend); never overwrites",
+    args: [{ name: "id", required: true }],
+    options: { out: { type: "string", description: "The file to create", placeholder: "FILE" } },
+    examples: ["mcp-mt tenant export acme --out acme.db"],
+    handler: async () => (await import("./tenant-transfer.ts")).tenantExport,
+  },
+  {
+    path: ["tenant", "import"],
+    summary: "Create a tenant from an export file (its new API key shown once), or upsert into an existing one",
+    args: [{ name: "file", required: true }],
+    options: {
+      id: { type: "string", description: "Tenant id (default: the file name without its extension)", placeholder: "ID" },
+      plan: { type: "string", description: "Plan of the new tenant (default: free)", placeholder: "PLAN" },
+      isolation: { type: "string", description: "On PostgreSQL: row, schema or database for the new tenant", placeholder: "ISOLATION" },
+      "into-existing": { type: "boolean", description: "Upsert the documents into an existing tenant (by document id)" },
+    },
+    examples: ["mcp-mt tenant import acme.db", "mcp-mt tenant import acme.db --id acme2 --plan pro --isolation schema", "mcp-mt tenant import acme.db --into-existing"],
+    handler: async () => (await import("./tenant-transfer.ts")).tenantImport,
+  },
+  {
     path: ["storage", "copy"],
     summary: "Copy this libSQL installation (control plane and every tenant) into PostgreSQL, verified; safe to re-run",
     options: {

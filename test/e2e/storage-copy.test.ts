@@ -126,4 +126,32 @@ describe("storage copy", () => {
     expect(refused.stderr).toContain("has served traffic since the last copy");
     expect(mt(onPg(), "audit", "verify").code).toBe(0);
   });
+
+  test("tenant export from a PostgreSQL row tenant, imported as a new schema tenant: the same documents", async () => {
+    const out = join(dir, "alpha.db");
+    const exported = mt(onPg(), "tenant", "export", "alpha", "--out", out, "--json");
+    expect(exported.code).toBe(0);
+    expect(exported.json().documents).toBe(10);
+    expect(mt(onPg(), "tenant", "export", "alpha", "--out", out).stderr).toContain("never overwrites");
+    expect(mt(onPg(), "tenant", "import", out).stderr).toContain("--into-existing");
+    const imported = mt(onPg(), "tenant", "import", out, "--id", "alpha-two", "--isolation", "schema", "--json");
+    expect(imported.code).toBe(0);
+    const report = imported.json();
+    expect([report.created, report.documents, report.verified, report.sha256]).toEqual([true, 10, true, exported.json().sha256]);
+    expect(mt(onPg(), "tenant", "show", "alpha-two", "--json").json().isolation).toBe("schema");
+    // Into the existing tenant again: an upsert, nothing doubled.
+    const again = mt(onPg(), "tenant", "import", out, "--id", "alpha-two", "--into-existing", "--json");
+    expect([again.code, again.json().created, again.json().verified]).toEqual([0, false, true]);
+    const server = await startServe(bin, dir, [], onPg());
+    try {
+      for (const doc of docs.alpha!) {
+        const got = await call(server, report.api_key, "get_document", { id: doc.id });
+        expect(got.body.result.structuredContent).toMatchObject({ id: doc.id, title: doc.title, content: doc.content, tags: doc.tags, version: doc === docs.alpha![0] ? 2 : 1 });
+      }
+      const listed = await call(server, report.api_key, "list_documents", { limit: 50 });
+      expect(listed.body.result.structuredContent.documents.length).toBe(10);
+    } finally {
+      await server.stop();
+    }
+  }, 60_000);
 });

@@ -140,6 +140,12 @@ export async function createServices(loaded: LoadedConfig, options: ServicesOpti
           throw error;
         })
       : registry;
+  // A tenant moved by any instance (tenant move) is routed to its new strategy here at once: the control
+  // plane's change notification drops the remembered strategies (re-read on the next call).
+  if (storage !== registry) {
+    const pg = storage as Awaited<ReturnType<typeof openPostgresTenantStorage>>;
+    await control.onChange(() => pg.forgetAll());
+  }
   const audit = new AuditLog({ control, clock, log: options.log, busyTimeoutMs: config.tenancy.busy_timeout_ms });
   const keys = new KeyService({ control, pepper: pepper.value, clock, audit });
   return {

@@ -43,12 +43,14 @@ export class Authenticator {
     this.#own = options.own ?? null;
   }
 
-  /** Throws unauthorized (401) or tenant_suspended (403). */
+  /** Throws unauthorized (401), tenant_suspended (403) or unavailable (503, Retry-After) while the tenant is being moved. */
   async authenticate(credential: string): Promise<Authenticated> {
     const now = this.#clock();
     const hit = this.#cache.get(credential);
     const result = hit && hit.until > this.#monotonic() ? hit.value : await this.#verify(credential, now);
     if (result.principal.kind === "api_key") this.#uses.set(result.principal.subject, now);
+    // `tenant move` pauses the tenant while its documents change storage: a short, retryable refusal.
+    if (result.tenant.status === "moving") throw new AppError("unavailable", `tenant ${result.tenant.id} is being moved; retry shortly`);
     if (result.tenant.status === "suspended") {
       // The tenant's plan goes along so the HTTP layer can charge the refusal to its windows (never sent to clients).
       const { id, plan, overrides } = result.tenant;

@@ -342,6 +342,14 @@ export const commands: CommandSpec[] = [
     handler: async () => (await import("./tenant-transfer.ts")).tenantImport,
   },
   {
+    path: ["tenant", "move"],
+    summary: "On PostgreSQL: move a tenant to another isolation strategy in place (calls paused briefly, nothing lost)",
+    args: [{ name: "id", required: true }],
+    options: { isolation: { type: "string", description: "The new strategy: row, schema or database", placeholder: "ISOLATION" } },
+    examples: ["mcp-mt tenant move acme --isolation database"],
+    handler: async () => (await import("./tenant-transfer.ts")).tenantMove,
+  },
+  {
     path: ["storage", "copy"],
     summary: "Copy this libSQL installation (control plane and every tenant) into PostgreSQL, verified; safe to re-run",
     options: {

@@ -10,6 +10,7 @@ import { sqliteOptions } from "../services.ts";
 import { readRecords, RecordDigest, writeExportFile, type DocumentRecord } from "../store/document-records.ts";
 import { isPlaintextDatabase } from "../store/open.ts";
 import { assertTenantId } from "../tenancy/tenant-id.ts";
+import { moveTenant } from "../tenancy/tenant-move.ts";
 import { recordsOf, writeInto } from "../tenancy/tenant-records.ts";
 import { withServices, str } from "./context.ts";
 import { isolationFlag } from "./storage.ts";
@@ -83,4 +84,15 @@ export const tenantImport: Handler = async (ctx) => {
   } finally {
     db.close();
   }
+};
+
+export const tenantMove: Handler = async (ctx) => {
+  const id = assertTenantId(ctx.positionals[0]);
+  const to = isolationFlag(str(ctx, "isolation"));
+  if (!to) throw invalidInput("say where to: --isolation row, schema or database");
+  return withServices(ctx, async (rt, by) => {
+    const report = await moveTenant(rt, id, to, by, (line) => ctx.out.info(line));
+    const human = `Tenant ${id} now uses ${to} isolation (${report.documents} document(s), verified; paused ${report.paused_ms} ms).${report.old_storage_removed ? "" : ` Its old ${report.from} storage could not be removed: remove it by hand.`}`;
+    ctx.out.result(human, report);
+  });
 };

@@ -22,7 +22,7 @@ export type TenantInfo = {
   id: string;
   name: string;
   plan: string;
-  status: "active" | "suspended";
+  status: "active" | "suspended" | "moving";
   overrides: Record<string, number>;
   keys: number;
   encrypted: boolean;

@@ -154,4 +154,58 @@ describe("storage copy", () => {
       await server.stop();
     }
   }, 60_000);
+
+  test("tenant move row → database under a concurrent writer: nothing acknowledged lost, 503 + Retry-After while paused", async () => {
+    expect(mt(onPg(), "tenant", "set-limit", "beta-co", "--request-timeout-ms", "1000").code).toBe(0);
+    const server = await startServe(bin, dir, [], onPg());
+    const acked: string[] = [];
+    const refusals: { status: number; retryAfter: string | null; message: string }[] = [];
+    let writing = true;
+    const writer = (async () => {
+      for (let i = 0; writing; i++) {
+        const { body, headers } = modernRequest("tools/call", { name: "create_document", arguments: { title: `during move ${i}`, content: "x" } });
+        const response = await fetch(server.url, { method: "POST", headers: { ...headers, authorization: `Bearer ${keys["beta-co"]}` }, body: JSON.stringify(body) });
+        const json = (await response.json().catch(() => null)) as any;
+        if (response.status === 200 && json?.result?.structuredContent?.id) acked.push(json.result.structuredContent.id);
+        else refusals.push({ status: response.status, retryAfter: response.headers.get("retry-after"), message: JSON.stringify(json) });
+        await Bun.sleep(20);
+      }
+    })();
+    try {
+      await Bun.sleep(300);
+      const move = Bun.spawn([bin, "tenant", "move", "beta-co", "--isolation", "database", "--json"], { cwd: dir, env: { ...process.env, ...onPg() }, stdout: "pipe", stderr: "pipe" });
+      const [code, out, err] = await Promise.all([move.exited, new Response(move.stdout).text(), new Response(move.stderr).text()]);
+      expect(err).toBe("");
+      expect(code).toBe(0);
+      expect(JSON.parse(out)).toMatchObject({ tenant: "beta-co", from: "row", to: "database", old_storage_removed: true });
+      await Bun.sleep(1500);
+      writing = false;
+      await writer;
+      expect(refusals.length).toBeGreaterThan(0);
+      for (const r of refusals) expect([r.status, r.retryAfter, r.message.includes("is being moved; retry shortly")]).toEqual([503, "1", true]);
+      const before = acked.length;
+      expect(before).toBeGreaterThan(2);
+      for (const id of [...acked, ...docs["beta-co"]!.map((d) => d.id)]) {
+        const got = await call(server, keys["beta-co"]!, "get_document", { id });
+        expect([id, got.status, got.body.result?.isError ?? false]).toEqual([id, 200, false]);
+      }
+      // Listed once each, in pages: nothing doubled by the copy.
+      const listed: string[] = [];
+      for (let cursor: string | undefined; ; ) {
+        const page = (await call(server, keys["beta-co"]!, "list_documents", { limit: 50, ...(cursor ? { cursor } : {}) })).body.result.structuredContent;
+        listed.push(...page.documents.map((d: any) => d.id));
+        if (!page.next_cursor) break;
+        cursor = page.next_cursor;
+      }
+      expect(listed.length).toBe(acked.length + docs["beta-co"]!.length);
+      expect(new Set(listed).size).toBe(listed.length);
+    } finally {
+      writing = false;
+      await writer;
+      await server.stop();
+    }
+    expect(mt(onPg(), "tenant", "show", "beta-co", "--json").json().isolation).toBe("database");
+    expect(mt(onPg(), "tenant", "move", "beta-co", "--isolation", "database").stderr).toContain("already uses database isolation");
+    expect(mt(onPg(), "audit", "verify").code).toBe(0);
+  }, 60_000);
 });

@@ -5,7 +5,7 @@ export type LiveTenant = {
   id: string;
   name: string;
   plan: string;
-  status: "active" | "suspended";
+  status: "active" | "suspended" | "moving";
   keys: number;
   encrypted: boolean;
   live: {

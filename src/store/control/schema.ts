@@ -6,7 +6,7 @@ export const tenants = sqliteTable("tenants", {
   id: text("id").primaryKey(),
   name: text("name").notNull(),
   plan: text("plan").notNull(),
-  status: text("status", { enum: ["active", "suspended"] }).notNull().default("active"),
+  status: text("status", { enum: ["active", "suspended", "moving"] }).notNull().default("active"),
   /** JSON object of per-tenant limit overrides (keys of a plan). */
   overrides: text("overrides", { mode: "json" }).$type<Record<string, number>>().notNull().default(sql`'{}'`),
   createdAt: integer("created_at").notNull(),

@@ -20,10 +20,10 @@ function dialect(target: PgTenantTarget) {
   return {
     page: n(`SELECT seq, id, title, content, tags, version, bytes, created_at, updated_at FROM documents WHERE ${mine}seq > :1 ORDER BY seq LIMIT :2`),
     lockStats: `SELECT 1 FROM tenant_stats WHERE ${stats} FOR UPDATE`,
-    /** :1 the batch as a JSON array of records. */
+    /** :1 the batch as JSON text (typed text: a pool that serializes json parameters itself would encode it twice). */
     upsert: n(`INSERT INTO documents (${row ? "tenant_id, " : ""}id, title, content, tags, version, bytes, created_at, updated_at)
       SELECT ${row ? "$1, " : ""}r.id, r.title, r.content, ARRAY(SELECT jsonb_array_elements_text(r.tags)), r.version, r.bytes, r.created_at, r.updated_at
-      FROM jsonb_to_recordset(:1::jsonb) AS r(id text, title text, content text, tags jsonb, version integer, bytes bigint, created_at bigint, updated_at bigint)
+      FROM jsonb_to_recordset((:1::text)::jsonb) AS r(id text, title text, content text, tags jsonb, version integer, bytes bigint, created_at bigint, updated_at bigint)
       ON CONFLICT (${row ? "tenant_id, " : ""}id) DO UPDATE SET title = excluded.title, content = excluded.content, tags = excluded.tags,
         version = excluded.version, bytes = excluded.bytes, created_at = excluded.created_at, updated_at = excluded.updated_at
       RETURNING seq, tags`),

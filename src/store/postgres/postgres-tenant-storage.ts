@@ -182,11 +182,16 @@ export class PostgresTenantStorage implements TenantStorage {
     };
   }
 
-  /** The tenant's documents in a stable (insertion) order, a batch at a time. */
-  async *exportRecords(id: string, batch = 500): AsyncGenerator<DocumentRecord[]> {
+  /** The tenant's strategy, or the one named (`tenant move` works on both sides of a move). */
+  #side(id: string, isolation?: Isolation): Promise<Strategy> {
+    return isolation ? Promise.resolve(this.#strategies[isolation]) : this.#strategy(id);
+  }
+
+  /** The tenant's documents in a stable (insertion) order, a batch at a time (from `isolation` if named). */
+  async *exportRecords(id: string, batch = 500, isolation?: Isolation): AsyncGenerator<DocumentRecord[]> {
     for (let after = 0; ; ) {
       // One `use` per batch: a tenant-database pool is held only while a batch is read.
-      const page = await (await this.#strategy(id)).use(id, (target) => readPgPage(target, after, batch)).catch((error) => Promise.reject(pgError(error)));
+      const page = await (await this.#side(id, isolation)).use(id, (target) => readPgPage(target, after, batch)).catch((error) => Promise.reject(pgError(error)));
       if (page.records.length === 0) return;
       after = page.next;
       yield page.records;
@@ -194,13 +199,33 @@ export class PostgresTenantStorage implements TenantStorage {
   }
 
   /** Upserts documents by id, keeping id, version, timestamps and size; tags and storage totals follow. */
-  async importRecords(id: string, records: DocumentRecord[]): Promise<void> {
-    await (await this.#strategy(id)).use(id, (target) => writePgRecords(target, records)).catch((error) => Promise.reject(pgError(error)));
+  async importRecords(id: string, records: DocumentRecord[], isolation?: Isolation): Promise<void> {
+    await (await this.#side(id, isolation)).use(id, (target) => writePgRecords(target, records)).catch((error) => Promise.reject(pgError(error)));
   }
 
   /** Deletes the tenant's documents whose ids are not in `ids`; answers how many went. */
-  async keepOnlyRecords(id: string, ids: string[]): Promise<number> {
-    return (await this.#strategy(id)).use(id, (target) => keepOnlyPgRecords(target, ids)).catch((error) => Promise.reject(pgError(error)));
+  async keepOnlyRecords(id: string, ids: string[], isolation?: Isolation): Promise<number> {
+    return (await this.#side(id, isolation)).use(id, (target) => keepOnlyPgRecords(target, ids)).catch((error) => Promise.reject(pgError(error)));
+  }
+
+  /** Whether the tenant has storage in the named strategy (whatever the control plane records). */
+  async existsIn(id: string, isolation: Isolation): Promise<boolean> {
+    return this.#strategies[isolation].exists(id).catch((error) => Promise.reject(pgError(error)));
+  }
+
+  /** Creates the tenant's storage in the named strategy without routing the tenant to it (a move's new side). */
+  async createIn(id: string, isolation: Isolation): Promise<void> {
+    await this.#strategies[isolation].create(id).catch((error) => Promise.reject(pgError(error)));
+  }
+
+  /** Removes the tenant's storage from the named strategy (a move's old side, or a failed move's new one). */
+  async removeIn(id: string, isolation: Isolation): Promise<void> {
+    await this.#strategies[isolation].remove(id).catch((error) => Promise.reject(pgError(error)));
+  }
+
+  /** Forgets every remembered strategy: the control plane changed (a tenant may have moved). */
+  forgetAll(): void {
+    this.#isolation.clear();
   }
 
   async touch(id: string): Promise<void> {

@@ -1,11 +1,13 @@
 /** Tenant isolation, attacked from tenant A's side with everything it can send. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { binaryInEmptyDir, run } from "../helpers/binary.ts";
+import { binaryInEmptyDir, run, testStorage } from "../helpers/binary.ts";
 import { v2Http, type AnyClient } from "../helpers/clients.ts";
+import { pgServer } from "../helpers/postgres.ts";
 import { modernRequest, startServe, type ServerProcess } from "../helpers/server.ts";
 import { cleanupTempDirs } from "../helpers/tmp.ts";
 
 let dir: string;
+let database: string | undefined;
 let bin: string;
 let server: ServerProcess;
 let keyA: string;
@@ -16,7 +18,7 @@ const idsA: string[] = [];
 const idsB: string[] = [];
 
 beforeAll(async () => {
-  ({ dir, bin } = binaryInEmptyDir());
+  ({ dir, bin, database } = binaryInEmptyDir());
   keyA = run(bin, ["tenant", "add", "alpha", "--json"], { cwd: dir }).json().api_key;
   keyB = run(bin, ["tenant", "add", "bravo", "--json"], { cwd: dir }).json().api_key;
   // The concurrent-ids test must not meet the free plan's concurrency cap (not what it is about).
@@ -120,7 +122,8 @@ describe("tenant isolation", () => {
     expect(extra.isError).toBe(true);
   });
 
-  test("each tenant's data lives in its own file", async () => {
+  // libSQL only: on PostgreSQL the next test checks where each strategy stored the rows.
+  test.skipIf(testStorage !== "")("each tenant's data lives in its own file", async () => {
     const fileA = await Bun.file(`${dir}/data/tenants/alpha.db`).exists();
     expect(fileA).toBe(true);
     const { Database } = await import("bun:sqlite");
@@ -129,5 +132,25 @@ describe("tenant isolation", () => {
     db.close();
     expect(contents.some((r) => r.content.includes("bravosecret"))).toBe(false);
     expect(contents.length).toBe(3);
+  });
+
+  // PostgreSQL only: the libSQL file is checked by the previous test.
+  test.skipIf(testStorage === "")("after the attacks, PostgreSQL holds each tenant's documents where that tenant lives, and only them", () => {
+    // Read as superuser, past row-level security: what is really stored, not what a tenant is shown.
+    const rows = (sql: string, db = database!) => pgServer().psql(sql, db).trim().split("\n").filter(Boolean).sort();
+    const mine = (ids: string[], tenant: string) => ids.map((id) => `${tenant}|${id}`).sort();
+    if (testStorage === "row") {
+      // Every row's tenant_id is the tenant that created it: no cross-tenant write happened.
+      expect(rows("SELECT tenant_id || '|' || id FROM documents")).toEqual([...mine(idsA, "alpha"), ...mine(idsB, "bravo")].sort());
+      expect(rows("SELECT id FROM documents WHERE tenant_id = 'alpha' AND content LIKE '%bravosecret%'")).toEqual([]);
+      expect(rows("SELECT tenant_id || '|' || tag FROM document_tags")).toEqual([...mine(["shared", "shared", "shared"], "alpha"), ...mine(["shared", "shared", "shared"], "bravo")].sort());
+      return;
+    }
+    for (const [tenant, ids] of [["alpha", idsA], ["bravo", idsB]] as const) {
+      const sql = (table: string) => (testStorage === "schema" ? `"t_${tenant}".${table}` : table);
+      const db = testStorage === "schema" ? database! : `${database}_t_${tenant}`;
+      expect(rows(`SELECT '${tenant}|' || id FROM ${sql("documents")}`, db)).toEqual(mine(ids, tenant));
+      expect(rows(`SELECT id FROM ${sql("documents")} WHERE content LIKE '%${tenant === "alpha" ? "bravosecret" : "alphaonly"}%'`, db)).toEqual([]);
+    }
   });
 });

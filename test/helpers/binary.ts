@@ -27,15 +27,17 @@ export const testStorage = (process.env.MCP_MT_TEST_STORAGE ?? "") as "" | "row"
  * A fresh empty directory holding only a copy of the binary (and, on PostgreSQL, the mcp-mt.toml that points
  * it at a database of its own: the URL has no password, the test server trusts loopback).
  */
-export function binaryInEmptyDir(): { dir: string; bin: string } {
+export function binaryInEmptyDir(): { dir: string; bin: string; database?: string } {
   const dir = tempDir("mcp-mt-e2e-");
   const bin = join(dir, "mcp-mt");
   copyFileSync(ensureBinary(), bin);
   Bun.spawnSync(["chmod", "+x", bin]);
   if (testStorage) {
-    const url = new URL(pgDatabase(`e2e_${testStorage}`).url);
+    const database = pgDatabase(`e2e_${testStorage}`);
+    const url = new URL(database.url);
     url.password = "";
     writeFileSync(join(dir, "mcp-mt.toml"), `[storage]\nurl = "${url}"\nisolation = "${testStorage}"\n`);
+    return { dir, bin, database: database.name };
   }
   return { dir, bin };
 }

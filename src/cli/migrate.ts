@@ -1,4 +1,4 @@
-/** `mcp-mt migrate [--dry-run]`: every tenant file to the current schema, reported per tenant. */
+/** `mcp-mt migrate [--dry-run]`: every tenant (file, row, schema or database) to the current schema, reported per tenant. */
 import { withServices } from "./context.ts";
 import { table } from "./output.ts";
 import type { Handler } from "./spec.ts";
@@ -9,11 +9,11 @@ export const migrate: Handler = (ctx) =>
     const reports = await rt.migrations.run({ dryRun });
     const failed = reports.filter((r) => r.status === "failed" || r.status === "missing");
     const human = [
-      `Control plane: current. Tenant schema: ${rt.migrations.latest}.${dryRun ? " (dry run: nothing changed)" : ""}`,
+      `Control plane: current${rt.control.dialect === "postgres" ? " (PostgreSQL)" : ""}. Tenant schema: ${rt.migrations.latest}.${dryRun ? " (dry run: nothing changed)" : ""}`,
       reports.length
-        ? table(["TENANT", "STATUS", "MIGRATIONS", "ERROR"], reports.map((r) => [r.tenant, r.status, r.migrations.join(",") || null, r.error ?? null]))
+        ? table(["TENANT", "ISOLATION", "STATUS", "MIGRATIONS", "ERROR"], reports.map((r) => [r.tenant, r.isolation, r.status, r.migrations.join(",") || null, r.error ?? null]))
         : "No tenants.",
     ].join("\n");
-    ctx.out.result(human, { dry_run: dryRun, latest: rt.migrations.latest, tenants: reports });
+    ctx.out.result(human, { dry_run: dryRun, latest: rt.migrations.latest, latest_sets: rt.migrations.latestSets, tenants: reports });
     return failed.length ? 1 : 0;
   });

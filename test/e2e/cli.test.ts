@@ -119,10 +119,10 @@ describe("mcp-mt CLI (compiled binary, empty directory)", () => {
     const report = dry.json();
     expect(report.dry_run).toBe(true);
     expect(report.tenants).toEqual([
-      { tenant: "acme", status: "current", migrations: [] },
-      { tenant: "beta", status: "current", migrations: [] },
+      { tenant: "acme", isolation: "file", status: "current", migrations: [] },
+      { tenant: "beta", isolation: "file", status: "current", migrations: [] },
     ]);
-    expect(mt("migrate").stdout).toContain("acme    current");
+    expect(mt("migrate").stdout).toMatch(/acme\s+file\s+current/);
   });
 
   test.each([

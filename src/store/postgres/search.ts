@@ -50,18 +50,19 @@ function fromHeadline(headline: string, source: string, truncated: boolean): str
 }
 
 export function hitOf(row: HitRow, query: SearchQuery): SearchHit {
-  let snippet: string;
-  if (row.body !== undefined && row.head !== undefined) {
-    snippet = row.body.includes(markStart)
-      ? fromHeadline(row.body, row.window, row.truncated)
-      : row.head.includes(markStart)
-        ? fromHeadline(row.head, row.title, false)
-        : leadOf(row.window, row.truncated);
-  } else {
-    // Symbols only: ts_headline cannot see them; the libSQL snippet builder finds them as written.
-    const finder = snippetFinder(query.terms);
-    snippet = snippetOf(row.window, finder, row.truncated) ?? snippetOf(row.title, finder) ?? leadOf(row.window, row.truncated);
-  }
+  // libSQL's snippet builder first, on the same window and title: the same snippet, byte for byte, wherever
+  // it finds the query as written. ts_headline (word queries, this page only) covers what only PostgreSQL's
+  // stemmer matched; the lead of the text when neither finds anything.
+  const finder = snippetFinder(query.terms);
+  const headline =
+    row.body !== undefined && row.head !== undefined
+      ? row.body.includes(markStart)
+        ? fromHeadline(row.body, row.window, row.truncated)
+        : row.head.includes(markStart)
+          ? fromHeadline(row.head, row.title, false)
+          : null
+      : null;
+  const snippet = snippetOf(row.window, finder, row.truncated) ?? snippetOf(row.title, finder) ?? headline ?? leadOf(row.window, row.truncated);
   return {
     id: row.id,
     title: row.title,

@@ -1,13 +1,15 @@
 /**
  * Part of `bun run test`: the end-to-end suites that exercise tenant storage run again against each
  * PostgreSQL isolation strategy (MCP_MT_TEST_STORAGE=row|schema|database makes binaryInEmptyDir point the
- * binary at a fresh database of a throwaway PostgreSQL), with the same expectations as on libSQL. The
- * control-plane suite (keys, audit) is the same code for every strategy, so it runs once, under `row`.
+ * binary at a fresh database of a throwaway PostgreSQL), with the same expectations as on libSQL. The suites
+ * about the control plane and the HTTP limits (keys, audit, rate limits, metering) meet the same code whatever
+ * the tenant's strategy, so they run once, under `row` (per-strategy quotas are in the in-process contract
+ * tests, test/store/tenant-store-contract.test.ts).
  * One strategy at a time (each `bun test` starts its own PostgreSQL); fails if any run fails.
  * Usage: bun scripts/test-postgres-suites.ts [row|schema|database ...]
  */
-const tenantSuites = ["test/e2e/mcp-clients.test.ts", "test/e2e/isolation.test.ts", "test/e2e/search.test.ts", "test/e2e/bad-input.test.ts", "test/e2e/limits.test.ts"];
-const controlSuites = ["test/e2e/keys-audit.test.ts"];
+const tenantSuites = ["test/e2e/mcp-clients.test.ts", "test/e2e/isolation.test.ts", "test/e2e/search.test.ts", "test/e2e/bad-input.test.ts"];
+const controlSuites = ["test/e2e/keys-audit.test.ts", "test/e2e/limits.test.ts"];
 
 const runs: { storage: string; files: string[] }[] = [
   { storage: "row", files: [...tenantSuites, ...controlSuites] },

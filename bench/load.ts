@@ -4,11 +4,12 @@
  * them, so after the warm-up every worker reuses its connection. Run it as its own process, never inside a server.
  *
  *   bun bench/load.ts --url http://127.0.0.1:PORT/mcp --scenario get_document --concurrency 16 \
- *     --duration 6 --warmup 2 [--key API_KEY] [--manifest seed-manifest.json] [--requests N]
- * (the key may instead come from the BENCH_API_KEY environment variable, which keeps it out of `ps`).
+ *     --duration 6 --warmup 2 [--key API_KEY | --keys FILE] [--manifest seed-manifest.json] [--requests N]
+ * (the key may instead come from the BENCH_API_KEY environment variable, which keeps it out of `ps`; --keys FILE
+ * holds one key per line, and each request picks one at random: many tenants at once).
  *
  * Scenarios: get_document (random ids from the seed manifest), search_documents (the manifest's words),
- * create_document (generated documents), echo (tools/call echo {message}). Prints one JSON object on stdout:
+ * create_document (generated documents), list_documents (the newest 10), echo (tools/call echo {message}). Prints one JSON object on stdout:
  * requests, errors, seconds, rps, latency percentiles in ms (p50, p90, p99, max, mean). Latency is measured per
  * request from just before fetch() to the end of reading the body; only requests STARTED after the warm-up count.
  * Throughput = counted requests / (last counted completion - end of warm-up).
@@ -18,8 +19,8 @@ import { documentGenerator } from "./text.ts";
 
 export const protocolVersion = "2026-07-28";
 
-export type Scenario = "get_document" | "search_documents" | "create_document" | "echo";
-export const scenarios: readonly Scenario[] = ["get_document", "search_documents", "create_document", "echo"];
+export type Scenario = "get_document" | "search_documents" | "create_document" | "list_documents" | "echo";
+export const scenarios: readonly Scenario[] = ["get_document", "search_documents", "create_document", "list_documents", "echo"];
 
 export type LoadResult = {
   scenario: Scenario;
@@ -56,6 +57,8 @@ export function bodiesFor(scenario: Scenario, manifest: Manifest | undefined): {
       const next = documentGenerator(9_001);
       return { tool: scenario, bodies: Array.from({ length: 1_000 }, (_, i) => call(scenario, next(), i + 1)) };
     }
+    case "list_documents":
+      return { tool: scenario, bodies: [call(scenario, { limit: 10 }, 1)] };
     case "echo":
       return { tool: scenario, bodies: Array.from({ length: 16 }, (_, i) => call(scenario, { message: `hello from worker ${i}` }, i + 1)) };
   }
@@ -83,6 +86,8 @@ export async function runLoad(options: {
   warmupS: number;
   requests?: number;
   key?: string;
+  /** One key picked at random per request (instead of `key`). */
+  keys?: string[];
   manifest?: Manifest;
   /** Write MEASURE_START / MEASURE_END lines on stderr. */
   markers?: boolean;
@@ -116,7 +121,8 @@ export async function runLoad(options: {
       const body = bodies[cursor++ % bodies.length]!;
       let problem: string | null;
       try {
-        const res = await fetch(options.url, { method: "POST", headers, body });
+        const keys = options.keys;
+        const res = await fetch(options.url, { method: "POST", headers: keys ? { ...headers, authorization: `Bearer ${keys[Math.floor(Math.random() * keys.length)]}` } : headers, body });
         problem = failure(res.status, await res.text());
       } catch (error) {
         problem = `fetch failed: ${error instanceof Error ? error.message : String(error)}`;
@@ -175,13 +181,14 @@ if (import.meta.main) {
       warmup: { type: "string", default: "2" },
       requests: { type: "string" },
       key: { type: "string" },
+      keys: { type: "string" },
       manifest: { type: "string" },
       markers: { type: "boolean", default: false },
     },
   });
   const scenario = values.scenario as Scenario;
   if (!values.url || !scenarios.includes(scenario)) {
-    console.error(`usage: bun bench/load.ts --url URL --scenario ${scenarios.join("|")} [--concurrency N] [--duration S] [--warmup S] [--requests N] [--key K] [--manifest FILE]`);
+    console.error(`usage: bun bench/load.ts --url URL --scenario ${scenarios.join("|")} [--concurrency N] [--duration S] [--warmup S] [--requests N] [--key K | --keys FILE] [--manifest FILE]`);
     process.exit(2);
   }
   const result = await runLoad({
@@ -193,6 +200,7 @@ if (import.meta.main) {
     warmupS: Number(values.warmup),
     ...(values.requests !== undefined ? { requests: Number(values.requests) } : {}),
     ...((values.key ?? process.env.BENCH_API_KEY) ? { key: values.key ?? process.env.BENCH_API_KEY } : {}),
+    ...(values.keys !== undefined ? { keys: (await Bun.file(values.keys).text()).split("\n").filter(Boolean) } : {}),
     ...(values.manifest !== undefined ? { manifest: (await Bun.file(values.manifest).json()) as Manifest } : {}),
   });
   console.log(JSON.stringify(result));

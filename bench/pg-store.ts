@@ -11,15 +11,14 @@ import { availableParallelism, loadavg } from "node:os";
 import { parseArgs } from "node:util";
 import postgres from "postgres";
 import { openPostgresTenantStorage, type Isolation, type PostgresTenantStorage } from "../src/store/postgres/postgres-tenant-storage.ts";
-import { tenantDatabase } from "../src/store/postgres/names.ts";
 import type { TenantStorage, TenantStore } from "../src/store/tenant-store.ts";
-import { byteLength, newDocumentId, unlimited } from "../src/store/tenant/documents.ts";
+import { unlimited } from "../src/store/tenant/documents.ts";
 import { TenantRegistry } from "../src/tenancy/registry.ts";
 import { tenantDbPath } from "../src/tenancy/tenant-id.ts";
 import { pgDatabase } from "../test/helpers/postgres.ts";
 import { cleanupTempDirs, tempDir } from "../test/helpers/tmp.ts";
 import { seed } from "./seed.ts";
-import { documentGenerator } from "./text.ts";
+import { loadPgTenant } from "./pg-load.ts";
 
 const { values } = parseArgs({
   args: Bun.argv.slice(2),
@@ -64,56 +63,6 @@ async function load(backend: string, name: string, op: (i: number) => Promise<un
   say(JSON.stringify(result));
 }
 
-/** Bulk-loads the corpus into a PostgreSQL tenant (the rows the store would write; 2,000 per statement). */
-async function loadPg(url: string, isolation: Isolation, tenant: string, mainDb: string): Promise<string[]> {
-  const target = new URL(url);
-  if (isolation === "database") target.pathname = `/${tenantDatabase(mainDb, tenant)}`;
-  const sql = postgres(target.href, { max: 1, onnotice: () => {} });
-  const next = documentGenerator(42);
-  const ids: string[] = [];
-  const table = isolation === "schema" ? `"t_${tenant}".documents` : "documents";
-  const now = Date.now();
-  let bytesTotal = 0;
-  try {
-    for (let done = 0; done < docs; ) {
-      const n = Math.min(2000, docs - done);
-      const cols: unknown[][] = [[], [], [], [], []];
-      for (let i = 0; i < n; i++) {
-        const doc = next();
-        const id = newDocumentId();
-        if (ids.length < 1000) ids.push(id);
-        const bytes = byteLength(doc.title) + byteLength(doc.content);
-        bytesTotal += bytes;
-        cols[0]!.push(id), cols[1]!.push(doc.title), cols[2]!.push(doc.content), cols[3]!.push(bytes), cols[4]!.push(now - docs + done + i);
-      }
-      await sql.begin(async (tx) => {
-        if (isolation === "row") {
-          await tx.unsafe("SET LOCAL ROLE mcp_mt_tenant");
-          await tx.unsafe("SELECT set_config('app.tenant_id', $1, true)", [tenant]);
-        }
-        await tx.unsafe(
-          `INSERT INTO ${table} (${isolation === "row" ? "tenant_id, " : ""}id, title, content, tags, version, bytes, created_at, updated_at)
-           SELECT ${isolation === "row" ? `'${tenant}', ` : ""}id, title, content, '{}', 1, bytes, at, at FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[]) AS u(id, title, content, bytes, at)`,
-          cols as never[],
-        );
-      });
-      done += n;
-      if (done % 20000 === 0) say(`  ${isolation}: ${done} documents`);
-    }
-    await sql.begin(async (tx) => {
-      if (isolation === "row") {
-        await tx.unsafe("SET LOCAL ROLE mcp_mt_tenant");
-        await tx.unsafe("SELECT set_config('app.tenant_id', $1, true)", [tenant]);
-        await tx.unsafe("UPDATE tenant_stats SET documents = documents + $2, bytes = bytes + $3 WHERE tenant_id = $1", [tenant, docs, bytesTotal]);
-      } else await tx.unsafe(`UPDATE ${isolation === "schema" ? `"t_${tenant}".` : ""}tenant_stats SET documents = documents + $1, bytes = bytes + $2`, [docs, bytesTotal]);
-    });
-    await sql.unsafe(`VACUUM ANALYZE ${table}`);
-  } finally {
-    await sql.end();
-  }
-  return ids;
-}
-
 async function run(backend: string, storage: TenantStorage, ids: string[], word: string, connections?: () => Promise<number>): Promise<void> {
   const store: TenantStore = storage.store("bench", { quota: unlimited });
   await store.get(ids[0]!);
@@ -143,7 +92,7 @@ try {
     await storage.create("bench");
     say(`seeding PostgreSQL ${isolation}…`);
     const t0 = performance.now();
-    const ids = await loadPg(db.url, isolation, "bench", db.name);
+    const ids = await loadPgTenant({ url: db.url, isolation, tenant: "bench", mainDb: db.name, docs, log: say });
     say(`  loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     // Sampled on a connection of its own (counted out), asynchronously: a spawned psql would block the loop.
     const observer = postgres(db.url, { max: 1, onnotice: () => {} });

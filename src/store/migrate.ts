@@ -6,8 +6,6 @@ export type MigrationSource = { tag: string; when: number; sql: string };
 
 /** What migrating needs from a database, whichever driver holds it. */
 export type MigrationTarget = {
-  /** SQL dialect: how the migration table is found and how parameters are written. Default sqlite. */
-  dialect?: "sqlite" | "postgres";
   rows(sql: string): Promise<unknown[][]>;
   /** Runs the statements in one transaction: all or nothing. */
   applyAtomically(statements: { sql: string; args: (string | number)[] }[]): Promise<void>;
@@ -33,11 +31,7 @@ const table = "__drizzle_migrations";
 
 /** The migrations a database has not applied yet, in order. */
 export async function pendingMigrations(target: MigrationTarget, source: MigrationSource[]): Promise<MigrationSource[]> {
-  const exists = await target.rows(
-    target.dialect === "postgres"
-      ? `SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = '${table}'`
-      : `SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '${table}'`,
-  );
+  const exists = await target.rows(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '${table}'`);
   if (exists.length === 0) return source;
   const last = await target.rows(`SELECT created_at FROM ${table} ORDER BY created_at DESC LIMIT 1`);
   const lastWhen = last.length ? Number(last[0]![0]) : -1;
@@ -56,8 +50,7 @@ export async function applyMigrations(target: MigrationTarget, source: Migration
       if (statement.trim()) statements.push({ sql: statement, args: [] });
     }
     const hash = new Bun.CryptoHasher("sha256").update(migration.sql).digest("hex");
-    const params = target.dialect === "postgres" ? "$1, $2" : "?, ?";
-    statements.push({ sql: `INSERT INTO ${table} ("hash", "created_at") VALUES (${params})`, args: [hash, migration.when] });
+    statements.push({ sql: `INSERT INTO ${table} ("hash", "created_at") VALUES (?, ?)`, args: [hash, migration.when] });
   }
   await target.applyAtomically(statements);
   return pending.map((migration) => migration.tag);

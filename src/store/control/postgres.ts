@@ -1,39 +1,19 @@
 /** The control plane on PostgreSQL: the same drizzle queries as on libSQL, over a postgres.js pool. */
 import { drizzle } from "drizzle-orm/postgres-js";
 import type postgres from "postgres";
-import type { Sql } from "postgres";
 import { AppError } from "../../errors.ts";
-import { applyMigrations, type MigrationSource, type MigrationTarget } from "../migrate.ts";
 import { pgControlMigrations } from "../migrations.gen.ts";
+import { applyOn, underMigrationLock } from "../postgres/migrate.ts";
 import { connectPostgres, describePgError, redactedPgUrl, type PgPoolOptions } from "../pg-connect.ts";
 import type { ControlDb, PostgresControl } from "./db.ts";
 import * as schema from "./schema.ts";
-
-/** Migrations run through `sql` (a transaction or a reserved connection): statements in order, no transaction of its own. */
-export const pgTarget = (sql: Sql): MigrationTarget => ({
-  dialect: "postgres",
-  rows: async (query) => (await sql.unsafe(query).values()) as unknown[][],
-  applyAtomically: async (statements) => {
-    for (const s of statements) await sql.unsafe(s.sql, s.args);
-  },
-});
-
-/**
- * Applies `source` in one transaction holding a transaction-level advisory lock named `lock`: of N instances
- * starting at once, one migrates and the others wait, then find nothing pending.
- */
-export async function migratePostgres(sql: Sql, source: MigrationSource[], lock: string): Promise<string[]> {
-  return sql.begin(async (tx) => {
-    await tx`select pg_advisory_xact_lock(hashtext(${lock}))`;
-    return applyMigrations(pgTarget(tx as unknown as Sql), source);
-  }) as Promise<string[]>;
-}
 
 /** Connects to PostgreSQL at `url`, migrates the control plane under its advisory lock, and returns it. */
 export async function openPostgresControl(url: string, pool: PgPoolOptions): Promise<PostgresControl> {
   const sql = connectPostgres(url, pool);
   try {
-    await migratePostgres(sql, pgControlMigrations, "mcp-mt:control");
+    // The same runner as the tenant sets: one transaction under an advisory lock, so N instances migrate once.
+    await underMigrationLock(sql as never, "control", (conn) => applyOn(conn, pgControlMigrations, { schema: "public", table: "__drizzle_migrations" }));
   } catch (error) {
     await sql.end({ timeout: 1 }).catch(() => undefined);
     throw new AppError("unavailable", `cannot open the control plane on PostgreSQL at ${redactedPgUrl(url)}: ${describePgError(error)}`);

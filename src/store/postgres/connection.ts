@@ -27,15 +27,12 @@ export function databaseOf(url: string): string {
   return name;
 }
 
-/** SQLSTATEs beyond a lost connection that mean "not accepting work now": any connection error, too many connections. */
-const outage = /^(08|57P0[1-3]|53300|53400)/;
-
 /** The AppError a PostgreSQL failure stands for (an AppError passes through unchanged). */
 export function pgError(error: unknown): AppError {
   if (error instanceof AppError) return error;
   const code = String((error as { code?: unknown })?.code ?? "");
   const cause = error instanceof Error ? `${code ? `${code}: ` : ""}${error.message}` : String(error);
-  if (isPgUnreachable(error) || outage.test(code)) {
+  if (isPgUnreachable(error)) {
     return new AppError("unavailable", "PostgreSQL is unreachable or not accepting connections right now; retry shortly.", { details: { retryAfterSeconds: 1 }, cause });
   }
   if (code === "57014") return new AppError("timeout", "the storage query took too long and was cancelled", { cause });

@@ -10,11 +10,12 @@
  *                       [--warmup 2] [--concurrency 16] [--docs 2000] [--no-sdk] [--scenario get_document]
  */
 import { spawn, spawnSync, type Subprocess } from "bun";
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { LoadResult, Scenario } from "./load.ts";
+import { threadCpu as cpu, type ThreadCpu as Cpu } from "./mcp-mt-server.ts";
 import { seed } from "./seed.ts";
 
 const benchDir = import.meta.dir;
@@ -32,50 +33,6 @@ const { values } = parseArgs({
   },
 });
 const say = (line: string) => process.stderr.write(`${line}\n`);
-const tick = Number(spawnSync(["getconf", "CLK_TCK"]).stdout.toString().trim()) || 100;
-
-/** CPU ms of one thread (or process) from its stat file. */
-function statMs(path: string): number {
-  try {
-    const stat = readFileSync(path, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return ((Number(f[11]) + Number(f[12])) * 1000) / tick;
-  } catch {
-    return 0;
-  }
-}
-
-type Cpu = { main: number; store: number; gc: number; jit: number; total: number };
-
-/**
- * CPU ms of the process by kind of thread: the main thread; the store workers (Bun names Worker threads
- * "Worker"); the garbage collector's helpers; the JIT compilers (a one-off cost that lingers for seconds on a
- * busy machine, so it is reported apart); and the whole process (threads that exited included).
- */
-function cpu(pid: number): Cpu {
-  const out: Cpu = { main: 0, store: 0, gc: 0, jit: 0, total: statMs(`/proc/${pid}/stat`) };
-  let tids: string[] = [];
-  try {
-    tids = readdirSync(`/proc/${pid}/task`);
-  } catch {
-    return out;
-  }
-  for (const tid of tids) {
-    const ms = statMs(`/proc/${pid}/task/${tid}/stat`);
-    let name = "";
-    try {
-      name = readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
-    } catch {
-      continue;
-    }
-    if (tid === String(pid)) out.main += ms;
-    else if (name === "Worker") out.store += ms;
-    else if (/JIT|JSCWarmUp/.test(name)) out.jit += ms;
-    else if (/scavenger|HeapHelper|Heap/.test(name)) out.gc += ms;
-  }
-  return out;
-}
-
 async function start(cmd: string[], cwd: string, env: Record<string, string>): Promise<{ proc: Subprocess; url: string }> {
   const proc = spawn(cmd, { cwd, env: { ...process.env, ...env }, stdin: "ignore", stdout: "pipe", stderr: Bun.file(join(cwd, "server.log")) });
   const reader = (proc.stdout as ReadableStream<Uint8Array>).getReader();

@@ -77,6 +77,50 @@ export async function serve(dir: string, env: Record<string, string> = {}, logNa
   };
 }
 
+const tick = Number(spawnSync(["getconf", "CLK_TCK"]).stdout.toString().trim()) || 100;
+
+/** CPU ms of one thread (or process) from its stat file. */
+function statMs(path: string): number {
+  try {
+    const stat = readFileSync(path, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(f[11]) + Number(f[12])) * 1000) / tick;
+  } catch {
+    return 0;
+  }
+}
+
+export type ThreadCpu = { main: number; store: number; gc: number; jit: number; total: number };
+
+/**
+ * CPU ms of the process by kind of thread: the main thread; the store workers (Bun names Worker threads
+ * "Worker"); the garbage collector's helpers; the JIT compilers (a one-off cost that lingers for seconds on a
+ * busy machine, so it is reported apart); and the whole process (threads that exited included).
+ */
+export function threadCpu(pid: number): ThreadCpu {
+  const out: ThreadCpu = { main: 0, store: 0, gc: 0, jit: 0, total: statMs(`/proc/${pid}/stat`) };
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    const ms = statMs(`/proc/${pid}/task/${tid}/stat`);
+    let name = "";
+    try {
+      name = readFileSync(`/proc/${pid}/task/${tid}/comm`, "utf8").trim();
+    } catch {
+      continue;
+    }
+    if (tid === String(pid)) out.main += ms;
+    else if (name === "Worker") out.store += ms;
+    else if (/JIT|JSCWarmUp/.test(name)) out.jit += ms;
+    else if (/scavenger|HeapHelper|Heap/.test(name)) out.gc += ms;
+  }
+  return out;
+}
+
 export function rssMiB(pid: number): number {
   try {
     return Number(/^VmRSS:\s*(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? NaN) / 1024;

@@ -29,6 +29,8 @@ const { values } = parseArgs({
     "one-worker-rows": { type: "string", default: "a,b,c" },
     "no-write": { type: "boolean", default: false },
     keep: { type: "boolean", default: false },
+    /** Extra environment for every `serve` measured, e.g. MCP_MT_TENANCY_WORKER_NICE=5 (comma-separated K=V). */
+    "server-env": { type: "string", default: "" },
   },
 });
 const durationS = Number(values.duration);
@@ -209,7 +211,8 @@ try {
   };
 
   for (const workers of [0, 1]) {
-    server = await serve(dir, workers ? { MCP_MT_TENANCY_WORKERS: String(workers) } : {}, `serve-${workers}.log`);
+    const extra = Object.fromEntries(values["server-env"].split(",").filter(Boolean).map((kv) => kv.split("=") as [string, string]));
+    server = await serve(dir, { ...extra, ...(workers ? { MCP_MT_TENANCY_WORKERS: String(workers) } : {}) }, `serve-${workers}.log`);
     const metrics = await (await fetch(server.metricsUrl)).text();
     const serving = Number(/mcp_mt_store_workers\{state="serving"\} (\d+)/.exec(metrics)?.[1] ?? NaN);
     say(`serve (workers setting ${workers || "default"}): ${serving} store workers serving`);

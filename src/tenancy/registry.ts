@@ -482,7 +482,12 @@ export class TenantRegistry implements TenantStorage {
   }
 
   #spawn(): StoreWorker {
-    return new StoreWorker({ dataDir: this.#o.dataDir, sqlite: this.#o.sqlite }, this.#onReply, this.#onCrash, this.#o.workers === 0);
+    // A forced collection costs ~1-2 ms on a worker: one every 8 closed files made a cold open ~2.0-2.5 ms of
+    // executor CPU, one every 32 (max_open_tenants 256, 2 workers) ~1.3-1.5 ms (bench/RESULTS.md, cold tenants).
+    // Closed files not yet collected hold 3 descriptors each: across the workers at most 3 × maxOpen, which the
+    // server's descriptor budget allows for (openFileCap: 6 per open file).
+    const gcEvery = Math.max(4, Math.floor(this.#o.maxOpen / Math.max(8, this.#o.workers)));
+    return new StoreWorker({ dataDir: this.#o.dataDir, sqlite: this.#o.sqlite, gcEvery }, this.#onReply, this.#onCrash, this.#o.workers === 0);
   }
 }
 

@@ -16,6 +16,8 @@ import { openControl } from "../../src/store/control/db.ts";
 import { copyControl } from "../../src/store/copy-control.ts";
 import { tempDir } from "../helpers/tmp.ts";
 import { FakeTime } from "../helpers/fake-time.ts";
+import { KeyService } from "../../src/auth/keys.ts";
+import type { AuditLog } from "../../src/audit/audit-log.ts";
 
 const pool = { max: 4, maxLifetimeS: 60 };
 const opened: { close(): Promise<void> }[] = [];
@@ -66,6 +68,36 @@ describe("control plane on PostgreSQL", () => {
     await meters[0]!.flush();
     const report = await usageReport({ control: b!, pricing: configSchema.parse({}).pricing, month: "2026-11" });
     expect(report[0]?.tool_calls).toBe(31);
+  });
+
+  // The flushes write many rows per statement (chunks of 500 usage rows, 300 keys): more than one chunk each here.
+  test.each(["libsql", "postgres"])("%s: a flush of 1,201 tenants' usage and 701 keys' last use writes every row exactly", async (dialect) => {
+    const control = dialect === "postgres" ? await openPostgresControl(pgDatabase("many").url, pool) : await openControl(tempDir("many-"), { busyTimeoutMs: 5000, synchronous: "NORMAL" });
+    opened.push(control);
+    const time = new FakeTime(Date.UTC(2026, 10, 15, 12));
+    const meter = new UsageMeter({ control, clock: time.wall, monotonic: time.monotonic, timers: time.timers });
+    const ids = Array.from({ length: 1201 }, (_, i) => `t${i}`);
+    await control.db.insert(lite.tenants).values(ids.map((id) => ({ id, name: id, plan: "free", overrides: {}, createdAt: 1, updatedAt: 1 })));
+    await control.db.insert(lite.usage).values({ tenantId: "t7", month: "2026-11", event: "tool_calls", count: 100 });
+    ids.forEach((id, i) => meter.add(id, "tool_calls", i + 1));
+    await meter.flush();
+    meter.add("t7", "tool_calls", 2);
+    await meter.flush();
+    const rows = await control.db.select().from(lite.usage).where(eq(lite.usage.event, "tool_calls"));
+    expect(rows.length).toBe(1201);
+    const byTenant = new Map(rows.map((r) => [r.tenantId, Number(r.count)]));
+    expect(byTenant.get("t0")).toBe(1);
+    expect(byTenant.get("t7")).toBe(100 + 8 + 2);
+    expect(byTenant.get("t1200")).toBe(1201);
+
+    const keys = new KeyService({ control, pepper: "p".repeat(32), clock: () => 1, audit: { append: async () => undefined } as unknown as AuditLog });
+    const keyIds = Array.from({ length: 701 }, (_, i) => `k${i}`);
+    await control.db.insert(lite.apiKeys).values(keyIds.map((id, i) => ({ id, tenantId: ids[i]!, label: "", prefix: id, hash: "h", scopes: [], createdAt: 1 })));
+    await keys.recordUse(new Map(keyIds.slice(0, 700).map((id, i) => [id, 1_000_000_000_000 + i])));
+    const used = new Map((await control.db.select().from(lite.apiKeys)).map((r) => [r.id, r.lastUsedAt === null ? null : Number(r.lastUsedAt)]));
+    expect(used.get("k0")).toBe(1_000_000_000_000);
+    expect(used.get("k699")).toBe(1_000_000_000_699);
+    expect(used.get("k700")).toBeNull();
   });
 
   test("a change on one instance is heard by the others, and a reconnect counts as a change", async () => {

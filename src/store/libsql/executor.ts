@@ -51,7 +51,7 @@ export class StoreExecutor {
   constructor(init: ExecutorInit) {
     this.#groupCommit = init.sqlite.groupCommit ?? true;
     // The registry on the main thread decides what stays open (a global LRU): no cap of our own.
-    this.#files = new TenantFiles({ dataDir: init.dataDir, maxOpen: Number.MAX_SAFE_INTEGER, gcEvery: 8, sqlite: init.sqlite, keyFor: async (id) => this.#keys.get(id) ?? null });
+    this.#files = new TenantFiles({ dataDir: init.dataDir, maxOpen: Number.MAX_SAFE_INTEGER, gcEvery: init.gcEvery, sqlite: init.sqlite, keyFor: async (id) => this.#keys.get(id) ?? null });
     this.#slots = new Int32Array(init.slots);
   }
 

@@ -34,4 +34,10 @@ export type SerializedError = { code: ErrorCode; message: string; details?: Reco
 /** cpuMs: CPU time the executing thread spent on the request. */
 export type ExecutorReply = { id: number; cpuMs: number } & ({ ok: true; value: unknown } | { ok: false; error: SerializedError } | { ok: "skipped" });
 
-export type ExecutorInit = { dataDir: string; sqlite: SqliteOptions; slots: SharedArrayBuffer };
+export type ExecutorInit = {
+  dataDir: string;
+  sqlite: SqliteOptions;
+  slots: SharedArrayBuffer;
+  /** Closed files after which the next open first collects their descriptors (see TenantFiles). */
+  gcEvery: number;
+};

@@ -41,6 +41,9 @@ export type TenantFilesOptions = {
   gcEvery?: number;
 };
 
+/** How long after an eviction a timer collects the closed files' descriptors (see #collect). */
+const collectAfterMs = 1000;
+
 export class TenantFiles {
   readonly #options: TenantFilesOptions;
   /** Insertion order is recency order: a hit is deleted and re-inserted. */
@@ -224,12 +227,15 @@ export class TenantFiles {
 
   /**
    * libSQL releases a closed database's descriptors only when its statements' handles are finalized, which
-   * happens after a forced collection AND a later event-loop turn (measured with libsql 0.5 on Bun 1.4). So: collect soon after any eviction, and make
-   * the next open wait for a collection once evictions pile up, which keeps descriptors bounded under bursts.
+   * happens after a forced collection AND a later event-loop turn (measured with libsql 0.5 on Bun 1.4). So: the
+   * next open waits for a collection once `gcEvery` closed files pile up, which keeps descriptors bounded under
+   * bursts, and a timer collects what a burst left behind a second after an eviction. The timer was 20 ms: under
+   * a stream of cold tenants it ran two full collections every 20 ms on every worker, 3 of the ~5 ms of CPU a
+   * first touch cost (bench/RESULTS.md, cold tenants).
    */
   #collect(): void {
     if (this.#evictedSinceGc === 0 || this.#gcTimer) return;
-    this.#gcTimer = setTimeout(() => void this.#collectNow(), 20);
+    this.#gcTimer = setTimeout(() => void this.#collectNow(), collectAfterMs);
   }
 
   get #gcDebt(): boolean {

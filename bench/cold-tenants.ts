@@ -129,8 +129,12 @@ try {
     await proc.exited;
     const after = threadCpu(server!.proc.pid);
     const wall = performance.now() - t;
-    const busy = (k: "main" | "store" | "gc" | "total") => Math.round(((after[k] - before[k]) / wall) * 100);
-    const r = { ...(JSON.parse(out.trim().split("\n").at(-1)!) as Stats), cpu: `main ${busy("main")} %, store workers ${busy("store")} %, GC ${busy("gc")} %, process ${busy("total")} %` };
+    const share = (ms: number) => Math.round((ms / wall) * 100);
+    const delta = (k: "main" | "gc" | "jit" | "total") => after[k] - before[k];
+    // Store workers = the process less the main thread, GC and JIT threads: a worker retired after a stall
+    // hand-off takes its CPU time out of the per-thread list, not out of the process's.
+    const workers = delta("total") - delta("main") - delta("gc") - delta("jit");
+    const r = { ...(JSON.parse(out.trim().split("\n").at(-1)!) as Stats), cpu: `main ${share(delta("main"))} %, store workers ${share(workers)} %, GC ${share(delta("gc"))} %, process ${share(delta("total"))} %` };
     say(`${name}: ${JSON.stringify(r)} rss ${rssMiB(server!.proc.pid).toFixed(0)} MiB fds ${fdCount(server!.proc.pid)} load ${load1().toFixed(2)}`);
     return r;
   };

@@ -164,7 +164,7 @@ const tenancySchema = z
     busy_timeout_ms: z.number().int().min(0).default(5_000).describe("How long a write waits for a lock before failing."),
     group_commit: z.boolean().default(true).describe("Writes of one tenant that arrive together share one transaction and one disk sync, each keeping its own outcome (what makes synchronous = FULL affordable). false: every write commits alone."),
     workers: z.number().int().min(0).max(256).default(0).describe("Store worker threads that own the tenant databases (every query runs on one, never on the thread serving HTTP). 0: one per CPU."),
-    stall_ms: positiveInt.default(50).describe("A store worker busy this long with one tenant's statement hands its other tenants to a fresh worker, so they never wait on it."),
+    stall_ms: positiveInt.default(50).describe("A store worker busy this long with one tenant's work (one statement, or its calls back to back) while other tenants' calls wait hands those tenants to a fresh worker, so they never wait on it."),
   })
   .describe("Tenant databases.");
 

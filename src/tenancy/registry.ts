@@ -6,9 +6,10 @@
  * A statement cannot be interrupted from the thread that runs it (libSQL's interrupt must come from another
  * thread, and Worker.terminate waits for the statement), so the registry defends in three ways:
  * - a call past its deadline is answered at once (504) and, if it had not started, never runs;
- * - a worker that has been running one call for `stallMs` is detached: its other tenants move to a fresh
- *   worker and their waiting calls are re-sent there (they had not run: their slots say so), so only the busy
- *   tenant waits on its own statement; the detached worker is retired once it is idle;
+ * - a worker that has been running one tenant's calls for `stallMs` while other tenants' calls wait (one long
+ *   statement, or a run of them back to back) is detached: its other tenants move to a fresh worker and their
+ *   waiting calls are re-sent there (they had not run: their slots say so), so only the busy tenant waits on its
+ *   own work; the detached worker is retired once it is idle;
  * - search costs are bounded by construction (src/store/tenant/documents.ts), so this is rarely needed.
  */
 import { existsSync, rmSync } from "node:fs";
@@ -65,6 +66,8 @@ class StoreWorker {
   readonly tenants = new Set<string>();
   detached = false;
   retiring = false;
+  /** The tenant the stall monitor last saw running here, and since when it has been running without a break. */
+  holder: { tenant: string; since: number } | null = null;
   #post: (request: ExecutorRequest) => void;
   #terminate: () => void;
 
@@ -391,13 +394,21 @@ export class TenantRegistry implements TenantStorage {
     }
   }
 
-  /** The stall monitor: a worker busy with one call for stallMs gives its other tenants to a fresh worker. */
+  /**
+   * The stall monitor: a worker that has been running one tenant's calls for stallMs while other tenants' calls
+   * wait gives those tenants to a fresh worker. Not only one long call: a tenant's concurrent calls run back to
+   * back (4 searches of 35 ms kept another tenant's point read waiting 140 ms on one worker, bench/RESULTS.md,
+   * noisy neighbour row c with one worker), so the time counts from when that tenant started holding the worker.
+   */
   #watch(stallMs: number): void {
     let now: number | undefined;
     for (let w = 0; w < this.#active.length; w++) {
       const worker = this.#active[w]!;
       // Most ticks find nothing in flight: no clock read, no allocation.
-      if (worker.inflight.size < 2) continue;
+      if (worker.inflight.size < 2) {
+        worker.holder = null;
+        continue;
+      }
       let running: Pending | undefined;
       for (const pending of worker.inflight.values()) {
         if (pending.request.kind === "call" && Atomics.load(worker.slots, pending.request.slot) === slotState.running) {
@@ -405,7 +416,10 @@ export class TenantRegistry implements TenantStorage {
           break;
         }
       }
-      if (!running) continue;
+      if (!running) {
+        worker.holder = null;
+        continue;
+      }
       let othersWaiting = false;
       for (const pending of worker.inflight.values()) {
         if (!pending.settled && pending.tenant !== running.tenant) {
@@ -415,8 +429,10 @@ export class TenantRegistry implements TenantStorage {
       }
       now ??= performance.now();
       running.runningSince ??= now;
-      if (othersWaiting && now - running.runningSince >= stallMs && this.#detached.size < Math.max(2, this.#active.length * 2)) {
-        this.#o.log?.warn("store worker stalled by one tenant; moving its other tenants", { tenant: running.tenant, running_ms: Math.round(now - running.runningSince), moved: worker.tenants.size - 1 });
+      if (worker.holder?.tenant !== running.tenant) worker.holder = { tenant: running.tenant, since: running.runningSince };
+      const held = now - worker.holder.since;
+      if (othersWaiting && held >= stallMs && this.#detached.size < Math.max(2, this.#active.length * 2)) {
+        this.#o.log?.warn("store worker stalled by one tenant; moving its other tenants", { tenant: running.tenant, running_ms: Math.round(held), moved: worker.tenants.size - 1 });
         this.#detach(worker, running.tenant);
         w--;
       }

@@ -114,8 +114,9 @@ export class KeyService {
   async recordUse(uses: Map<string, number>): Promise<void> {
     if (uses.size === 0) return;
     const db = this.#control.db;
-    // One UPDATE per chunk of keys (a CASE on the id) rather than one per key: a statement per key cost ~100 µs
-    // of main-thread CPU each (bench/RESULTS.md, cold tenants). The CAST types the parameter for PostgreSQL.
+    // One UPDATE per chunk of keys (a CASE on the id) rather than one per key: building and preparing a statement
+    // per row is what made the usage flush cost ~150 µs of main-thread CPU per tenant (bench/RESULTS.md, cold
+    // tenants), and on PostgreSQL each statement is a round trip. The CAST types the parameter for PostgreSQL.
     const updates = chunks([...uses], useChunk).map((chunk) =>
       db
         .update(apiKeys)

@@ -30,6 +30,19 @@ export type StoreCalls = {
 }[keyof TenantStore];
 export type StoreOp = StoreCalls["op"];
 
+/** A TenantStore whose every method is one message to `call`: how each backend turns its messages into a store. */
+export function storeOverMessages(call: <T>(message: StoreCalls) => Promise<T>): TenantStore {
+  return {
+    storage: () => call({ op: "storage", args: [] }),
+    create: (input) => call({ op: "create", args: [input] }),
+    get: (docId) => call({ op: "get", args: [docId] }),
+    list: (options) => call({ op: "list", args: [options] }),
+    search: (query, limit) => call({ op: "search", args: [query, limit] }),
+    update: (docId, patch) => call({ op: "update", args: [docId, patch] }),
+    delete: (docId) => call({ op: "delete", args: [docId] }),
+  };
+}
+
 /** Read-only operations: safe to run again after a worker was replaced (they change nothing). */
 export const readOnlyOps: ReadonlySet<StoreOp> = new Set(["storage", "get", "list", "search"]);
 

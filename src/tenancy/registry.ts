@@ -19,7 +19,7 @@ import type { Logger } from "../log.ts";
 import { deserializeError, StoreExecutor } from "../store/libsql/executor.ts";
 import { slotState, type AdminCalls, type ExecutorInit, type ExecutorReply, type ExecutorRequest } from "../store/libsql/protocol.ts";
 import type { SqliteOptions } from "../store/open.ts";
-import type { StoreBinding, StoreCalls, TenantStorage, TenantStore } from "../store/tenant-store.ts";
+import { storeOverMessages, type StoreBinding, type StoreCalls, type TenantStorage, type TenantStore } from "../store/tenant-store.ts";
 import { DamagedTenants } from "./damaged-tenants.ts";
 import { tenantDbPath } from "./tenant-id.ts";
 
@@ -176,16 +176,7 @@ export class TenantRegistry implements TenantStorage {
   }
 
   store(id: string, binding: StoreBinding): TenantStore {
-    const call = <T>(message: StoreCalls) => this.#call(id, message, binding) as Promise<T>;
-    return {
-      storage: () => call({ op: "storage", args: [] }),
-      create: (input) => call({ op: "create", args: [input] }),
-      get: (docId) => call({ op: "get", args: [docId] }),
-      list: (options) => call({ op: "list", args: [options] }),
-      search: (query, limit) => call({ op: "search", args: [query, limit] }),
-      update: (docId, patch) => call({ op: "update", args: [docId, patch] }),
-      delete: (docId) => call({ op: "delete", args: [docId] }),
-    };
+    return storeOverMessages(<T>(message: StoreCalls) => this.#call(id, message, binding) as Promise<T>);
   }
 
   async create(id: string, encryptionKey: string | null = null): Promise<void> {

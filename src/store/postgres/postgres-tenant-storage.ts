@@ -25,7 +25,7 @@
 import { AppError } from "../../errors.ts";
 import { DamagedTenants } from "../../tenancy/damaged-tenants.ts";
 import { pgRowMigrations } from "../migrations.gen.ts";
-import type { StoreBinding, StoreCalls, TenantStorage, TenantStore } from "../tenant-store.ts";
+import { storeOverMessages, type StoreBinding, type StoreCalls, type TenantStorage, type TenantStore } from "../tenant-store.ts";
 import { databaseOf, openPool, pgError, type Sql } from "./connection.ts";
 import { DatabaseTenants } from "./database-tenants.ts";
 import { applyOn, rowMigrationTable, underMigrationLock } from "./migrate.ts";
@@ -171,15 +171,7 @@ export class PostgresTenantStorage implements TenantStorage {
           return (store[message.op] as (...args: unknown[]) => Promise<T>).apply(store, message.args);
         }),
       ).catch((error) => Promise.reject(pgError(error)));
-    return {
-      storage: () => call({ op: "storage", args: [] }),
-      create: (input) => call({ op: "create", args: [input] }),
-      get: (docId) => call({ op: "get", args: [docId] }),
-      list: (options) => call({ op: "list", args: [options] }),
-      search: (query, limit) => call({ op: "search", args: [query, limit] }),
-      update: (docId, patch) => call({ op: "update", args: [docId, patch] }),
-      delete: (docId) => call({ op: "delete", args: [docId] }),
-    };
+    return storeOverMessages(call);
   }
 
   /** The tenant's strategy, or the one named (`tenant move` works on both sides of a move). */

@@ -52,6 +52,9 @@ export type AuthorizationServerDeps = Pick<Services, "config" | "clock" | "tenan
  * `redis`: the instance's Redis connection (limits.redis_url): sign-in sessions, codes and lockouts are then
  * shared by every instance; without it they live in this process.
  */
+/** Browser sessions kept in this process at most (the oldest goes first beyond it). */
+const maxSessionsInMemory = 50_000;
+
 export async function openAuthorizationServer(deps: AuthorizationServerDeps, options: { redis?: RedisConnection | null } = {}): Promise<AuthorizationServer> {
   const { config, clock } = deps;
   const durations = durationsOf(config);
@@ -67,6 +70,9 @@ export async function openAuthorizationServer(deps: AuthorizationServerDeps, opt
   // Its windows run on the monotonic clock (a wall-clock step must not reset or lock them).
   const limiter = new InProcessRateLimiter();
   const store = options.redis ? new RedisStore(options.redis) : new MemoryStore();
+  // In this process, browser sessions (anyone can start one) get a store of their own: a flood of sessions
+  // evicting the oldest keys must never evict a lockout, a used TOTP step or a pending code.
+  const sessionStore = options.redis ? store : new MemoryStore(undefined, maxSessionsInMemory);
   // Hourly: unused registrations, and grants (and sign-in links) dead for 30 days, so no table grows without bound.
   const sweeper = setInterval(() => {
     void services.clients.sweep().catch(() => undefined);
@@ -83,7 +89,7 @@ export async function openAuthorizationServer(deps: AuthorizationServerDeps, opt
     keys,
     ...services,
     codes: new AuthorizationCodes(store, durations.codeMs),
-    sessions: new Sessions(store, durations.sessionMs, clock),
+    sessions: new Sessions(sessionStore, durations.sessionMs, clock),
     totpSteps: new UsedTotpSteps(store),
     lockout: new AccountLockout(store, config.auth.oauth.password_failures, config.auth.oauth.lockout_minutes * 60_000),
     limiter,

@@ -10,7 +10,7 @@
  * 4. The old storage is removed (after the cache lifetime, so no instance still routes there).
  * Any failure before the flip removes the new storage and resumes the tenant on its old storage, untouched.
  */
-import { eq } from "drizzle-orm";
+import { and, eq, ne } from "drizzle-orm";
 import type { Acting } from "../audit/actor.ts";
 import { AppError } from "../errors.ts";
 import { effectivePlan } from "../limits/plan.ts";
@@ -37,12 +37,21 @@ export async function moveTenant(rt: Services, rawId: string, to: Isolation, by:
   if (from === "file") throw new AppError("invalid_input", `tenant ${id} is recorded as a libSQL file: run \`mcp-mt storage copy\` first`);
   if (from === to) throw new AppError("invalid_input", `tenant ${id} already uses ${to} isolation`);
   const status = row.status;
-  const setStatus = (s: "active" | "suspended" | "moving", isolation?: Isolation) =>
-    rt.control.db.update(tenants).set({ status: s, ...(isolation ? { isolation } : {}), updatedAt: rt.clock() }).where(eq(tenants.id, id));
+  // Both changes of status are conditional, so two moves, or a `tenant resume` during one, cannot interleave:
+  // only one move pauses a tenant, and a move flips only a tenant still paused by it.
+  const pause = () =>
+    rt.control.db.update(tenants).set({ status: "moving", updatedAt: rt.clock() }).where(and(eq(tenants.id, id), ne(tenants.status, "moving"))).returning({ id: tenants.id });
+  const unpause = (isolation?: Isolation) =>
+    rt.control.db
+      .update(tenants)
+      .set({ status, ...(isolation ? { isolation } : {}), updatedAt: rt.clock() })
+      .where(and(eq(tenants.id, id), eq(tenants.status, "moving")))
+      .returning({ id: tenants.id });
 
   const paused = performance.now();
-  await setStatus("moving");
+  if ((await pause()).length === 0) throw new AppError("conflict", `tenant ${id} is already being moved`);
   let created = false;
+  let a: { documents: number; sha256: string };
   try {
     const plan = effectivePlan(rt.config, row);
     const drainMs = Math.min(plan.request_timeout_ms, rt.config.server.request_timeout_ms) + cacheBackstopMs;
@@ -59,23 +68,28 @@ export async function moveTenant(rt: Services, rawId: string, to: Isolation, by:
     }
     const target = new RecordDigest();
     for await (const batch of pg.exportRecords(id, 500, to)) target.add(batch);
-    const [a, b] = [source.result(), target.result()];
+    const b = target.result();
+    a = source.result();
     if (a.sha256 !== b.sha256 || a.documents !== b.documents) {
       throw new AppError("internal", `tenant ${id}: the copy in ${to} does not match (${b.documents} documents against ${a.documents}); nothing changed`);
     }
-    await setStatus(status, to);
-    pg.forget(id);
-    const pausedMs = Math.round(performance.now() - paused);
-    progress(`Moved ${a.documents} document(s) to ${to}; ${id} resumed after ${pausedMs} ms.`);
-    // Instances that have not yet heard of the flip still route to the old side for a moment.
-    await Bun.sleep(cacheBackstopMs);
-    const removed = await pg.removeIn(id, from).then(() => true, () => false);
-    await rt.audit.append({ actor: by.actor, tenantId: id, action: "tenant.moved", target: id, details: { from, to, documents: a.documents } });
-    return { tenant: id, from, to, documents: a.documents, sha256: a.sha256, paused_ms: pausedMs, old_storage_removed: removed };
+    if ((await unpause(to)).length === 0) {
+      throw new AppError("conflict", `tenant ${id} was resumed while it was being moved (it serves from ${from}); the copy in ${to} is removed`);
+    }
   } catch (error) {
+    // Before the flip: the tenant still lives on `from`; only the copy goes.
     if (created) await pg.removeIn(id, to).catch(() => undefined);
-    await setStatus(status);
+    await unpause().catch(() => undefined);
     pg.forget(id);
     throw error;
   }
+  // After the flip nothing may remove `to`: it is where the tenant lives now.
+  pg.forget(id);
+  const pausedMs = Math.round(performance.now() - paused);
+  progress(`Moved ${a.documents} document(s) to ${to}; ${id} resumed after ${pausedMs} ms.`);
+  // Instances that have not yet heard of the flip still route to the old side for a moment.
+  await Bun.sleep(cacheBackstopMs);
+  const removed = await pg.removeIn(id, from).then(() => true, () => false);
+  await rt.audit.append({ actor: by.actor, tenantId: id, action: "tenant.moved", target: id, details: { from, to, documents: a.documents } });
+  return { tenant: id, from, to, documents: a.documents, sha256: a.sha256, paused_ms: pausedMs, old_storage_removed: removed };
 }

@@ -208,4 +208,28 @@ describe("storage copy", () => {
     expect(mt(onPg(), "tenant", "move", "beta-co", "--isolation", "database").stderr).toContain("already uses database isolation");
     expect(mt(onPg(), "audit", "verify").code).toBe(0);
   }, 60_000);
+
+  test("a move refuses a second move of the same tenant; a resume during a move wins: the move fails and the tenant stays where it was, whole", async () => {
+    const count = async () => {
+      const server = await startServe(bin, dir, [], onPg());
+      try {
+        return (await call(server, keys["beta-co"]!, "list_documents", { limit: 100 })).body.result.structuredContent.documents.length as number;
+      } finally {
+        await server.stop();
+      }
+    };
+    const before = await count();
+    const move = Bun.spawn([bin, "tenant", "move", "beta-co", "--isolation", "row", "--json"], { cwd: dir, env: { ...process.env, MCP_MT_ENCRYPTION_MASTER_KEY: masterKey, ...onPg() }, stdout: "pipe", stderr: "pipe" });
+    // The move pauses the tenant, then waits out calls in flight (its request timeout, 1 s, plus 1.5 s).
+    for (let i = 0; i < 100 && mt(onPg(), "tenant", "show", "beta-co", "--json").json().status !== "moving"; i++) await Bun.sleep(50);
+    expect(mt(onPg(), "tenant", "show", "beta-co", "--json").json().status).toBe("moving");
+    const second = mt(onPg(), "tenant", "move", "beta-co", "--isolation", "schema");
+    expect([second.code === 0, second.stderr.includes("already being moved")]).toEqual([false, true]);
+    expect(mt(onPg(), "tenant", "resume", "beta-co").code).toBe(0);
+    const [code, err] = await Promise.all([move.exited, new Response(move.stderr).text()]);
+    expect(code).not.toBe(0);
+    expect(err).toContain("was resumed while it was being moved");
+    expect(mt(onPg(), "tenant", "show", "beta-co", "--json").json()).toMatchObject({ status: "active", isolation: "database" });
+    expect(await count()).toBe(before);
+  }, 60_000);
 });

@@ -2,9 +2,10 @@
  * Appends to the audit chain so that several instances sharing one control plane never fork it: the chain
  * head is read and the next entries inserted inside ONE transaction that only one writer, of any process,
  * holds at a time.
- * - libSQL: a dedicated native connection runs BEGIN IMMEDIATE (the file's write lock; other processes wait
- *   up to the busy timeout), the head read, the inserts and COMMIT synchronously, in one turn of the event
- *   loop. Synchronous on purpose: the control client has one connection, which an open async transaction
+ * - libSQL: a dedicated native connection runs BEGIN IMMEDIATE (the file's write lock), the head read, the
+ *   inserts and COMMIT synchronously, in one turn of the event loop. While another process holds the lock, the
+ *   append waits between attempts with a timer (up to the busy timeout, on the monotonic clock), never in
+ *   SQLite's busy handler, which would sleep on the thread serving every tenant. Synchronous on purpose: the control client has one connection, which an open async transaction
  *   would take from every other query of the process (libSQL refuses them), and a lock held across an await
  *   would let this process's own writers sleep in SQLite's busy handler on the thread that must release it.
  * - PostgreSQL: a transaction on the pool taking a transaction-scoped advisory lock on one fixed key first.
@@ -45,8 +46,17 @@ class LibsqlChainWriter implements ChainWriter {
 
   async append(build: ChainRows): Promise<void> {
     // Opened on first use and kept: libSQL frees a closed connection's descriptors only at GC.
-    const db = (this.#db ??= new Database(this.#path, { timeout: this.#busyTimeoutMs, fileMustExist: true } as Database.Options));
-    db.exec("BEGIN IMMEDIATE");
+    const db = (this.#db ??= new Database(this.#path, { timeout: 0, fileMustExist: true } as Database.Options));
+    const deadline = performance.now() + this.#busyTimeoutMs;
+    for (let wait = 1; ; wait = Math.min(wait * 2, 50)) {
+      try {
+        db.exec("BEGIN IMMEDIATE");
+        break;
+      } catch (error) {
+        if ((error as { code?: string }).code !== "SQLITE_BUSY" || performance.now() + wait > deadline) throw error;
+        await Bun.sleep(wait);
+      }
+    }
     try {
       const head = (db.prepare("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").get() as ChainHead | undefined) ?? null;
       const insert = db.prepare(insertSql);

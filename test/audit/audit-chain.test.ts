@@ -7,6 +7,7 @@ import { openPostgresControl } from "../../src/store/control/postgres.ts";
 import { pgDatabase } from "../helpers/postgres.ts";
 import { auditLog } from "../../src/store/control/schema.ts";
 import { cleanupTempDirs, tempDir } from "../helpers/tmp.ts";
+import { holdWriteLock } from "../helpers/file-lock.ts";
 
 afterAll(cleanupTempDirs);
 
@@ -34,6 +35,19 @@ describe("audit chain with several writers", () => {
     );
     control.client.close();
     await expectOneChain(dir, 220);
+  });
+
+  test("an append waiting for another writer's lock leaves the event loop free: the timer that releases the lock runs meanwhile", async () => {
+    const dir = tempDir();
+    const control = await openControl(dir, sqlite);
+    const audit = new AuditLog({ control, clock: Date.now });
+    await audit.append({ actor: "a", action: "first" });
+    const release = holdWriteLock(join(dir, "control.db"));
+    // With SQLite's busy handler on this thread, the timer could never run: the append would fail at the busy timeout.
+    setTimeout(release, 50);
+    await audit.append({ actor: "a", action: "after the lock" });
+    await control.close();
+    await expectOneChain(dir, 2);
   });
 
   test("three processes appending at once", async () => {

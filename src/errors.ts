@@ -125,3 +125,10 @@ export function wireError(error: unknown, reference?: string): WireError {
   const data = error.details && error.code !== "tenant_suspended" ? error.details : undefined;
   return { status: error.status, headers, error: { code: error.rpcCode, message: error.message, ...(data ? { data } : {}) } };
 }
+
+/** The error of a store call whose request was cancelled or ran past its deadline (every backend answers it alike). */
+export function abortError(signal: AbortSignal): AppError {
+  const reason = signal.reason;
+  if (reason instanceof AppError) return reason;
+  return new AppError("timeout", reason instanceof Error ? reason.message : "the request was cancelled");
+}

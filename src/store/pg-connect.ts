@@ -44,7 +44,7 @@ export function isPgUnreachable(error: unknown, depth = 0): boolean {
   if (cause && depth < 3 && isPgUnreachable(cause, depth + 1)) return true;
   // SQLSTATE classes: 08 connection exceptions, 57P01-03 shutting down or starting, 53300/53400 too many connections.
   if (/^(08|57P0[1-3]|53300|53400)/.test(code)) return true;
-  return ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH", "CONNECT_TIMEOUT", "CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED", "57P01", "57P02", "57P03", "08006", "08001", "08004"].includes(code);
+  return ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH", "CONNECT_TIMEOUT", "CONNECTION_CLOSED", "CONNECTION_ENDED", "CONNECTION_DESTROYED"].includes(code);
 }
 
 /** One line naming what went wrong with PostgreSQL, without a stack. */

@@ -14,7 +14,7 @@
  */
 import { existsSync, rmSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { AppError } from "../errors.ts";
+import { abortError, AppError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import { deserializeError, StoreExecutor } from "../store/libsql/executor.ts";
 import { slotState, type AdminCalls, type ExecutorInit, type ExecutorReply, type ExecutorRequest } from "../store/libsql/protocol.ts";
@@ -496,10 +496,4 @@ export class TenantRegistry implements TenantStorage {
     const gcEvery = Math.max(4, Math.floor(this.#o.maxOpen / Math.max(8, this.#o.workers)));
     return new StoreWorker({ dataDir: this.#o.dataDir, sqlite: this.#o.sqlite, gcEvery }, this.#onReply, this.#onCrash, this.#o.workers === 0);
   }
-}
-
-function abortError(signal: AbortSignal): AppError {
-  const reason = signal.reason;
-  if (reason instanceof AppError) return reason;
-  return new AppError("timeout", reason instanceof Error ? reason.message : "the request was cancelled");
 }

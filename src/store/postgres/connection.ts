@@ -45,9 +45,3 @@ export function pgError(error: unknown): AppError {
   return new AppError("internal", "internal error", { cause });
 }
 
-/** The error of a call whose request was cancelled or ran past its deadline (as the libSQL registry answers). */
-export function abortError(signal: AbortSignal): AppError {
-  const reason = signal.reason;
-  if (reason instanceof AppError) return reason;
-  return new AppError("timeout", reason instanceof Error ? reason.message : "the request was cancelled");
-}

@@ -26,8 +26,6 @@ export class DatabaseTenants implements Strategy {
   readonly #pools: DatabasePools;
   readonly #ready = new Map<string, Promise<void>>();
   #template: Promise<void> | undefined;
-  /** Milliseconds the last CREATE DATABASE … TEMPLATE took (reported by tests and the bench). */
-  lastCreateMs = 0;
 
   constructor(sql: Sql, options: DatabaseTenantsOptions) {
     this.#sql = sql;
@@ -35,12 +33,8 @@ export class DatabaseTenants implements Strategy {
     this.#pools = new DatabasePools({ url: options.url, poolMax: options.poolMax, poolsMax: options.poolsMax, maxLifetimeS: options.maxLifetimeS });
   }
 
-  get openCount(): number {
-    return this.#pools.size;
-  }
-
   /** Tenant-database pools open now. */
-  get poolCount(): number {
+  get openCount(): number {
     return this.#pools.size;
   }
 
@@ -65,10 +59,8 @@ export class DatabaseTenants implements Strategy {
     await this.ensureTemplate();
     const template = templateDatabase(this.#o.mainDatabase);
     for (let attempt = 0; ; attempt++) {
-      const started = performance.now();
       try {
         await this.#sql.unsafe(`CREATE DATABASE ${quoteIdent(name)} TEMPLATE ${quoteIdent(template)}`);
-        this.lastCreateMs = performance.now() - started;
         break;
       } catch (error) {
         const code = (error as { code?: string }).code;

@@ -8,7 +8,7 @@ import type { DocumentInput, DocumentPage, DocumentPatch, StorageQuota, TenantSt
 import { decodeCursor, encodeCursor, newDocumentId, quotaExceeded, sizeOf, uniqueTags, versionConflict, type Document, type SearchHit, type StorageUse } from "../tenant/documents.ts";
 import { likePattern, parseSearchQuery, searchBounds } from "../tenant/search-query.ts";
 import type { Sql } from "./connection.ts";
-import { hitOf, toTsQuery, type HitRow } from "./search.ts";
+import { hitsOf, toTsQuery, type HitRow } from "./search.ts";
 import type { Statements } from "./statements.ts";
 import { inTransaction, type Binding, type Exec } from "./tenant-transaction.ts";
 
@@ -118,7 +118,7 @@ export class PgDocumentStore implements TenantStore {
           oldest = r.seq;
         }
         const rows = await exec<HitRow>(statements.recentWithLiterals(patterns.length), [oldest, limit, ...patterns]);
-        return rows.map((r) => hitOf(r, parsed));
+        return hitsOf(rows, parsed);
       }
       const wanted = patterns.length ? searchBounds.literalCandidates : limit;
       // Planned with this query's words (pipelined, this transaction only): a generic plan of the prepared
@@ -127,7 +127,7 @@ export class PgDocumentStore implements TenantStore {
       custom.catch(() => undefined);
       const rows = await exec<HitRow>(statements.search(patterns.length), [toTsQuery(parsed), searchBounds.candidates, wanted, limit, ...patterns]);
       await custom;
-      return rows.map((r) => hitOf(r, parsed));
+      return hitsOf(rows, parsed);
     });
   }
 

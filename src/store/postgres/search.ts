@@ -49,11 +49,16 @@ function fromHeadline(headline: string, source: string, truncated: boolean): str
   return `${whole.startsWith(plain) ? "" : "…"}${marked}${truncated || !whole.endsWith(plain) ? "…" : ""}`;
 }
 
-export function hitOf(row: HitRow, query: SearchQuery): SearchHit {
+/** The hits of one search: the snippet finder is built once for all its rows. */
+export function hitsOf(rows: HitRow[], query: SearchQuery): SearchHit[] {
+  const finder = snippetFinder(query.terms);
+  return rows.map((row) => hitOf(row, finder));
+}
+
+function hitOf(row: HitRow, finder: ReturnType<typeof snippetFinder>): SearchHit {
   // libSQL's snippet builder first, on the same window and title: the same snippet, byte for byte, wherever
   // it finds the query as written. ts_headline (word queries, this page only) covers what only PostgreSQL's
   // stemmer matched; the lead of the text when neither finds anything.
-  const finder = snippetFinder(query.terms);
   const headline =
     row.body !== undefined && row.head !== undefined
       ? row.body.includes(markStart)

@@ -8,7 +8,8 @@
  * libSQL registry gives, and the running statement is cancelled. The transaction keeps its connection until
  * the cancel request has been delivered, so the cancel can never reach another request's statement.
  */
-import { abortError, pgError, type Sql } from "./connection.ts";
+import { abortError } from "../../errors.ts";
+import { pgError, type Sql } from "./connection.ts";
 
 /** Runs one statement of the transaction (prepared, positional parameters) and returns its rows. */
 export type Exec = <T = Record<string, unknown>>(text: string, params?: unknown[]) => Promise<T[]>;

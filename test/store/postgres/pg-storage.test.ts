@@ -55,11 +55,9 @@ describe.each(["row", "schema", "database"] as Isolation[])("%s strategy", (isol
       await conn.unsafe("SELECT set_config('app.tenant_id', 'slow', true)");
     }
     await conn.unsafe(`SELECT 1 FROM ${isolation === "schema" ? '"t_slow".' : ""}tenant_stats FOR UPDATE`);
-    const started = performance.now();
     const error = (await failure(pg.storage.store("slow", { quota: unlimited, signal: AbortSignal.timeout(300) }).create({ title: "late", content: "x", tags: [] }))) as AppError;
     expect(error).toBeInstanceOf(AppError);
     expect({ code: error.code, status: error.status }).toEqual({ code: "timeout", status: 504 });
-    expect(performance.now() - started).toBeLessThan(5_000);
     // The waiting statement was cancelled on the server, not left to run when the lock is released.
     const waiting = await eventually(
       async () => Number((await conn.unsafe("SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()"))[0]!.n),
@@ -130,15 +128,10 @@ describe("database strategy", () => {
   test("tenant databases are copied from the template; their pools stay within the budget (LRU)", async () => {
     const pg = await openPg("database", { databasePoolsMax: 2 });
     closers.push(pg.close);
-    const timings: number[] = [];
-    for (const id of ["d1", "d2", "d3", "d4"]) {
-      await pg.storage.create(id);
-      timings.push(Math.round(pg.storage.database.lastCreateMs));
-    }
-    console.log(`CREATE DATABASE … TEMPLATE: ${timings.join(", ")} ms`);
+    for (const id of ["d1", "d2", "d3", "d4"]) await pg.storage.create(id);
     for (const id of ["d1", "d2", "d3", "d4", "d1"]) {
       await pg.storage.store(id, { quota: unlimited }).create({ title: id, content: "x", tags: [] });
-      expect(pg.storage.database.poolCount).toBeLessThanOrEqual(2);
+      expect(pg.storage.database.openCount).toBeLessThanOrEqual(2);
     }
     const names = ["d1", "d2", "d3", "d4"].map((id) => `'${tenantDatabase(pg.name, id)}'`).join(", ");
     const connections = await eventually(

@@ -114,5 +114,12 @@ describe("row-level security", () => {
     expect(none).toEqual([]);
     const [beta] = await asTenantRole("beta", ["SELECT d.title FROM public.mcp_mt_search(to_tsquery('public.mcp_mt_english', 'zanzibar'), 2000, 10) r JOIN documents d ON d.seq = r.seq AND d.tenant_id = 'beta'"]);
     expect(beta).toEqual([{ title: "beta plan" }]);
+    // The function's own rows, not joined (a join on documents would hide another tenant's rows behind RLS):
+    // exactly beta's matching documents, as the superuser sees them; alpha holds matching documents too.
+    const [own] = await asTenantRole("beta", ["SELECT seq FROM public.mcp_mt_search(to_tsquery('public.mcp_mt_english', 'zanzibar'), 2000, 10)"]);
+    const matching = (tenant: string) =>
+      db.server.psql(`SELECT coalesce(string_agg(seq::text, ',' ORDER BY seq), '') FROM documents WHERE tenant_id = '${tenant}' AND search @@ to_tsquery('public.mcp_mt_english', 'zanzibar')`, db.name).trim();
+    expect(matching("alpha")).not.toBe("");
+    expect((own as { seq: number | string }[]).map((r) => Number(r.seq)).sort((a, b) => a - b).join(",")).toBe(matching("beta"));
   });
 });

@@ -6,7 +6,7 @@
  */
 import { monotonicNow } from "../limits/monotonic-clock.ts";
 import { eq } from "drizzle-orm";
-import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
 import { AppError } from "../errors.ts";
@@ -50,10 +50,16 @@ export function fileKeyStore(dataDir: string): KeyStore {
     load: async () => loadSync(),
     loadSync,
   };
+  // Read again only when the file changed (it is checked once a second on the signing and JWKS paths).
+  let seen: { mtimeMs: number; size: number; file: KeyFile } | null = null;
   function loadSync(): KeyFile | null {
-    if (!existsSync(path)) return null;
+    const stat = statSync(path, { throwIfNoEntry: false });
+    if (!stat) return null;
+    if (seen && seen.mtimeMs === stat.mtimeMs && seen.size === stat.size) return seen.file;
     try {
-      return JSON.parse(readFileSync(path, "utf8")) as KeyFile;
+      const file = JSON.parse(readFileSync(path, "utf8")) as KeyFile;
+      seen = { mtimeMs: stat.mtimeMs, size: stat.size, file };
+      return file;
     } catch (error) {
       throw new AppError("config_invalid", `${path} is not a readable key file: ${(error as Error).message}`);
     }

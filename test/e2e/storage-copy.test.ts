@@ -69,6 +69,8 @@ describe("storage copy", () => {
   test("copies every table and tenant, verified, and says what to change without printing secrets", () => {
     const copied = mt({}, "storage", "copy", "--to", pgUrl, "--json");
     expect(copied.code).toBe(0);
+    // The URL on the command line carries the password: never echoed back, in the JSON report either.
+    expect(copied.stdout + copied.stderr).not.toContain("app-secret-for-tests");
     first = copied.json();
     expect(first.ok).toBe(true);
     expect(first.tenants.map((t: any) => [t.tenant, t.source_documents, t.target_documents, t.checksum_ok])).toEqual(tenants.map((t) => [t, 11, 11, true]));

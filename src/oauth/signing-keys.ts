@@ -41,6 +41,8 @@ export function fileKeyStore(dataDir: string): KeyStore {
     chmodSync(temp, 0o600);
     renameSync(temp, path);
   };
+  // Read again only when the file changed (it is checked once a second on the signing and JWKS paths).
+  let seen: { mtimeMs: number; size: number; file: KeyFile } | null = null;
   return {
     where: path,
     save,
@@ -50,8 +52,6 @@ export function fileKeyStore(dataDir: string): KeyStore {
     load: async () => loadSync(),
     loadSync,
   };
-  // Read again only when the file changed (it is checked once a second on the signing and JWKS paths).
-  let seen: { mtimeMs: number; size: number; file: KeyFile } | null = null;
   function loadSync(): KeyFile | null {
     const stat = statSync(path, { throwIfNoEntry: false });
     if (!stat) return null;

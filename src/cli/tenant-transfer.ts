@@ -5,9 +5,10 @@
 import Database from "libsql";
 import { existsSync } from "node:fs";
 import { basename, resolve } from "node:path";
+import { adminClient } from "../admin/client.ts";
 import { AppError, invalidInput } from "../errors.ts";
 import { sqliteOptions } from "../services.ts";
-import { readRecords, RecordDigest, writeExportFile, type DocumentRecord } from "../store/document-records.ts";
+import { readRecords, RecordDigest, writeExportFile } from "../store/document-records.ts";
 import { isPlaintextDatabase } from "../store/open.ts";
 import { assertTenantId } from "../tenancy/tenant-id.ts";
 import { moveTenant } from "../tenancy/tenant-move.ts";
@@ -30,11 +31,6 @@ export const tenantExport: Handler = async (ctx) => {
     ctx.out.result(`Exported ${digest.documents} document(s) of tenant ${id} to ${path} in ${ms} ms (plaintext libSQL file; sha256 ${digest.sha256}).`, { tenant: id, file: path, ...digest, ms });
   });
 };
-
-/** Reads the export file's documents (a plaintext libSQL file with a documents table), a batch at a time. */
-async function* fileRecords(db: Database.Database): AsyncGenerator<DocumentRecord[]> {
-  yield* readRecords(db);
-}
 
 function openExport(path: string): Database.Database {
   if (!existsSync(path)) throw new AppError("not_found", `${path} does not exist`);
@@ -62,9 +58,13 @@ export const tenantImport: Handler = async (ctx) => {
       if (exists && !intoExisting) throw new AppError("already_exists", `tenant ${id} already exists: pass --into-existing to upsert the file's documents into it, or --id NEW to import as a new tenant`);
       if (!exists && intoExisting) throw new AppError("not_found", `tenant ${id} does not exist: drop --into-existing to create it`);
       if (exists && (isolation || str(ctx, "plan"))) throw invalidInput("--plan and --isolation apply to a new tenant; move an existing one with `mcp-mt tenant move`");
+      // One writer per tenant file: the running server may hold this tenant's file open.
+      if (exists && rt.config.storage.url === "" && adminClient(rt.config)) {
+        throw new AppError("conflict", `a server is serving ${rt.config.data.dir}: stop it to import into the existing tenant ${id}'s file, or import as a new tenant with --id NEW`);
+      }
       const created = exists ? null : await rt.tenants.add({ id, plan: str(ctx, "plan"), isolation }, by);
       const started = performance.now();
-      const { written } = await writeInto(rt, id, fileRecords(db), false);
+      const { written } = await writeInto(rt, id, readRecords(db), false);
       // Verify: the tenant now holds every document of the file, equal.
       const ids = new Set<string>();
       for (const batch of readRecords(db)) batch.forEach((r) => ids.add(r.id));

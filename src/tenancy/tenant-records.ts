@@ -70,7 +70,7 @@ export async function digestOf(services: Backend, id: string): Promise<{ documen
  * `exact`, documents the batches did not carry are deleted afterwards, so the tenant ends equal to them.
  * Answers the digest of what was written and how many documents `exact` removed.
  */
-export async function writeInto(services: Backend, id: string, batches: AsyncIterable<DocumentRecord[]>, exact: boolean): Promise<{ written: { documents: number; sha256: string }; removed: number }> {
+export async function writeInto(services: Backend, id: string, batches: AsyncIterable<DocumentRecord[]> | Iterable<DocumentRecord[]>, exact: boolean): Promise<{ written: { documents: number; sha256: string }; removed: number }> {
   const digest = new RecordDigest();
   const ids: string[] = [];
   const pg = pgStorageOf(services);

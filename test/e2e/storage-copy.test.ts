@@ -97,6 +97,21 @@ describe("storage copy", () => {
     expect(report.tenants.map((t: any) => [t.tenant, t.target_documents, t.removed, t.checksum_ok])).toEqual([["alpha", 10, 1, true], ["beta-co", 11, 0, true], ["secret", 11, 0, true]]);
     expect(mt(onPg(), "audit", "verify").code).toBe(0);
   }, 60_000);
+  test("an import into an existing tenant's libSQL file is refused while a server serves the directory (one writer per file)", async () => {
+    const out = join(dir, "alpha-while-serving.db");
+    expect(mt({}, "tenant", "export", "alpha", "--out", out).code).toBe(0);
+    const server = await startServe(bin, dir, [], { MCP_MT_ENCRYPTION_MASTER_KEY: masterKey });
+    try {
+      const refused = mt({}, "tenant", "import", out, "--id", "alpha", "--into-existing");
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toContain("a server is serving");
+    } finally {
+      await server.stop();
+    }
+    const done = mt({}, "tenant", "import", out, "--id", "alpha", "--into-existing", "--json");
+    expect([done.code, done.json().verified]).toEqual([0, true]);
+  }, 60_000);
+
   test("served from PostgreSQL: old keys work, every document is there, audit verifies, usage matches", async () => {
     const before = mt({}, "usage", "--format", "json").json();
     expect(mt(onPg(), "usage", "--format", "json").json()).toEqual(before);

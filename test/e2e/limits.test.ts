@@ -30,7 +30,9 @@ describe("rate limits", () => {
     mt("tenant", "set-limit", "quiet", "--max-concurrency", "1000");
     // Isolate the rate limit from the concurrency cap for the hammer test.
     expect(mt("tenant", "set-limit", "noisy", "--max-concurrency", "2000", "--json").json().overrides).toEqual({ max_concurrency: 2000 });
-    server = await startServe(bin, dir);
+    // 1,050 concurrent calls from one address (this process): the per-address connection cap (256, tested in
+    // test/reliability/http-edge.test.ts) would otherwise refuse some of them before the rate limit is reached.
+    server = await startServe(bin, dir, [], { MCP_MT_SERVER_MAX_CONNECTIONS_PER_ADDRESS: "4096" });
     noisyDoc = ((await (await call(server, noisy, "create_document", { title: "n", content: "noisy doc" })).json()) as any).result.structuredContent.id;
   });
   afterAll(async () => server?.stop());

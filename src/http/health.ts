@@ -24,8 +24,9 @@ export function healthRoutes(services: Pick<Services, "control" | "migrations">,
     }
     const dependencies = readiness.dependencies ?? [];
     if (dependencies.length === 0) return c.json({ status: "ready", tenant_schema: services.migrations.latest });
-    const results = await Promise.all(dependencies.map(async (d) => ({ d, error: await d.check().then(() => null, (e: unknown) => (e instanceof Error ? e.message : String(e))) })));
-    const states = Object.fromEntries(results.map(({ d, error }) => [d.name, error === null ? "ok" : `unreachable: ${error}`]));
+    const results = await Promise.all(dependencies.map(async (d) => ({ d, error: await d.check().then(() => null, () => "unreachable") })));
+    // Unauthenticated: the state only, never the error text (it can name hosts and ports).
+    const states = Object.fromEntries(results.map(({ d, error }) => [d.name, error === null ? "ok" : "unreachable"]));
     const down = results.filter((r) => r.error !== null);
     const failed = down.filter((r) => r.d.required).map((r) => r.d.name);
     if (failed.length > 0) return c.json({ status: "unavailable", reason: `${failed.join(", ")} unreachable`, failed, dependencies: states }, 503);
